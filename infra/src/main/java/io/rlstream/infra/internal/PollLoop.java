@@ -1,0 +1,243 @@
+package io.rlstream.infra.internal;
+
+import io.rlstream.infra.AssignmentEvent;
+import io.rlstream.infra.ReceiverOptions;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.FluxSink;
+import reactor.core.publisher.Operators;
+
+/**
+ * The one thread that owns a {@link org.apache.kafka.clients.consumer.Consumer}: polls, emits whole
+ * poll batches to a {@link FluxSink}, pauses the assignment while downstream demand is zero (and
+ * keeps polling, so the member stays in its group however long the subscriber holds on), and
+ * commits acknowledged offsets on an interval, on revoke and on close.
+ *
+ * <p>Nothing downstream runs here: {@code KafkaReceiver} puts a {@code publishOn} right after the
+ * sink. Rebalance callbacks run inside {@code poll}, on this thread, as Kafka requires.
+ */
+public final class PollLoop implements Runnable {
+  private static final Logger log = LoggerFactory.getLogger(PollLoop.class);
+
+  /** A delivered record and its acknowledgement cell. */
+  public record Delivery(ConsumerRecord<byte[], byte[]> record, Ack ack) {}
+
+  private final org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
+  private final ReceiverOptions options;
+  private final FluxSink<List<Delivery>> sink;
+  private final Consumer<AssignmentEvent> events;
+  private final AtomicLong requested = new AtomicLong();
+  private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+  private final AckLedger ledger = new AckLedger();
+  private volatile boolean stopping;
+  private volatile boolean abort;
+  private boolean paused;
+  private long lastCommitNanos = System.nanoTime();
+
+  public PollLoop(
+      org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer,
+      ReceiverOptions options,
+      FluxSink<List<Delivery>> sink,
+      Consumer<AssignmentEvent> events) {
+    this.consumer = consumer;
+    this.options = options;
+    this.sink = sink;
+    this.events = events;
+  }
+
+  /** Downstream asked for {@code n} more batches. Any thread. */
+  public void request(long n) {
+    requested.getAndUpdate(r -> Operators.addCap(r, n));
+  }
+
+  /** Runs {@code task} on the poll thread before its next poll. Any thread. */
+  public void submit(Runnable task) {
+    tasks.add(task);
+  }
+
+  /**
+   * Stops the loop; acknowledged offsets are committed unless {@code withoutCommit}. Any thread.
+   */
+  public void stop(boolean withoutCommit) {
+    abort |= withoutCommit;
+    stopping = true;
+    consumer.wakeup();
+  }
+
+  @Override
+  public void run() {
+    Throwable failure = null;
+    try {
+      consumer.subscribe(options.topics(), new Listener());
+      while (!stopping) {
+        runTasks();
+        boolean wanted = requested.get() > 0;
+        if (wanted == paused) {
+          setPaused(!wanted);
+        }
+        ConsumerRecords<byte[], byte[]> records;
+        try {
+          records = consumer.poll(options.pollTimeout());
+        } catch (WakeupException e) {
+          continue;
+        }
+        if (!records.isEmpty()) {
+          emit(records);
+        }
+        if (System.nanoTime() - lastCommitNanos >= options.commitInterval().toNanos()) {
+          commitAsync();
+        }
+      }
+    } catch (Throwable t) {
+      failure = t;
+      log.error("receiver for group {} failed", options.groupId(), t);
+    } finally {
+      close();
+    }
+    if (failure != null) {
+      sink.error(failure);
+    } else {
+      sink.complete();
+    }
+  }
+
+  /** Commits acknowledged offsets now, synchronously. Poll thread only (use {@link #submit}). */
+  public void commitSync() {
+    commitSync(null);
+  }
+
+  private void emit(ConsumerRecords<byte[], byte[]> records) {
+    List<Delivery> batch = new ArrayList<>(records.count());
+    for (TopicPartition tp : records.partitions()) {
+      for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
+        batch.add(new Delivery(r, ledger.deliver(tp, r.offset())));
+      }
+    }
+    requested.decrementAndGet();
+    sink.next(batch);
+  }
+
+  private void setPaused(boolean pause) {
+    Set<TopicPartition> current = consumer.assignment();
+    if (pause) {
+      consumer.pause(current);
+    } else {
+      consumer.resume(current);
+    }
+    paused = pause;
+  }
+
+  private void runTasks() {
+    Runnable t;
+    while ((t = tasks.poll()) != null) {
+      t.run();
+    }
+  }
+
+  private void commitAsync() {
+    lastCommitNanos = System.nanoTime();
+    Map<TopicPartition, OffsetAndMetadata> offsets = ledger.committable(null);
+    if (offsets.isEmpty()) {
+      return;
+    }
+    consumer.commitAsync(
+        offsets,
+        (committed, e) -> {
+          if (e != null) {
+            log.warn(
+                "async commit of {} failed; retried at the next interval: {}",
+                committed,
+                e.toString());
+            ledger.failed(offsets);
+          }
+        });
+  }
+
+  private void commitSync(Set<TopicPartition> only) {
+    Map<TopicPartition, OffsetAndMetadata> offsets = ledger.committable(only);
+    if (offsets.isEmpty()) {
+      return;
+    }
+    for (int attempt = 0; ; attempt++) {
+      try {
+        consumer.commitSync(offsets, options.closeTimeout());
+        return;
+      } catch (WakeupException e) {
+        // a wakeup meant for poll landed here; the commit is still wanted
+        if (attempt >= 3) {
+          throw e;
+        }
+      } catch (RuntimeException e) {
+        ledger.failed(offsets);
+        throw e;
+      }
+    }
+  }
+
+  private void close() {
+    try {
+      if (!abort) {
+        commitSync(null);
+      }
+    } catch (RuntimeException e) {
+      log.warn(
+          "final commit for group {} failed; uncommitted records will be delivered again",
+          options.groupId(),
+          e);
+    }
+    try {
+      consumer.close(
+          org.apache.kafka.clients.consumer.CloseOptions.timeout(options.closeTimeout()));
+    } catch (RuntimeException e) {
+      log.warn("closing the consumer of group {} failed", options.groupId(), e);
+    }
+  }
+
+  private final class Listener implements ConsumerRebalanceListener {
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      Set<TopicPartition> revoked = Set.copyOf(partitions);
+      try {
+        if (!abort) {
+          commitSync(revoked);
+        }
+      } catch (RuntimeException e) {
+        log.warn(
+            "commit on revoke failed for {}; their unacknowledged records go to the next owner",
+            revoked,
+            e);
+      }
+      ledger.remove(revoked);
+      events.accept(new AssignmentEvent(AssignmentEvent.Kind.REVOKED, revoked));
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      Set<TopicPartition> lost = Set.copyOf(partitions);
+      ledger.remove(lost);
+      events.accept(new AssignmentEvent(AssignmentEvent.Kind.LOST, lost));
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      if (paused) {
+        consumer.pause(partitions);
+      }
+      events.accept(new AssignmentEvent(AssignmentEvent.Kind.ASSIGNED, Set.copyOf(partitions)));
+    }
+  }
+}
