@@ -6,6 +6,7 @@ import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -43,6 +44,7 @@ public final class KafkaSender<K, V> implements AutoCloseable {
   private final Scheduler sendScheduler;
   private final Scheduler resultScheduler;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicInteger inFlight = new AtomicInteger();
 
   private KafkaSender(Producer<K, V> producer, SenderOptions options, String name) {
     this.producer = producer;
@@ -87,6 +89,11 @@ public final class KafkaSender<K, V> implements AutoCloseable {
         .flatMap(r -> r.ok() ? Mono.just(r.metadata()) : Mono.error(r.exception()));
   }
 
+  /** Records handed to the producer and not yet acknowledged or failed, now. */
+  public int inFlight() {
+    return inFlight.get();
+  }
+
   /** Waits until every record handed to the producer so far is acknowledged or failed. */
   public Mono<Void> flush() {
     return Mono.<Void>fromRunnable(producer::flush).subscribeOn(Schedulers.boundedElastic());
@@ -99,10 +106,12 @@ public final class KafkaSender<K, V> implements AutoCloseable {
             sink.error(new IllegalStateException("sender is closed"));
             return;
           }
+          inFlight.incrementAndGet();
           try {
             producer.send(
                 r.record(),
                 (metadata, exception) -> {
+                  inFlight.decrementAndGet();
                   if (exception == null) {
                     sink.success(new SenderResult<>(metadata, null, r.correlation()));
                   } else if (options.stopOnError()) {
@@ -112,6 +121,7 @@ public final class KafkaSender<K, V> implements AutoCloseable {
                   }
                 });
           } catch (RuntimeException e) {
+            inFlight.decrementAndGet();
             // serialization errors, oversized records, a closed or fatally failed producer
             if (options.stopOnError()) {
               sink.error(e);
