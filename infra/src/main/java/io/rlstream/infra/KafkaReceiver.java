@@ -1,7 +1,7 @@
 package io.rlstream.infra;
 
+import io.rlstream.infra.internal.AckChunk;
 import io.rlstream.infra.internal.PollLoop;
-import io.rlstream.infra.internal.PollLoop.Delivery;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -92,9 +92,14 @@ public final class KafkaReceiver<K, V> {
                 new IllegalStateException("a KafkaReceiver allows one subscription at a time"));
           }
           Scheduler delivery = Schedulers.newSingle("rlstream-receive-" + options.groupId(), true);
-          return Flux.<List<Delivery>>create(this::start, FluxSink.OverflowStrategy.BUFFER)
+          return Flux.<List<AckChunk>>create(this::start, FluxSink.OverflowStrategy.BUFFER)
               .publishOn(delivery, options.prefetchBatches())
-              .concatMap(this::decode, 1)
+              .concatMap(
+                  batch -> {
+                    loop.get().taken();
+                    return decode(batch);
+                  },
+                  1)
               .doFinally(
                   s -> {
                     delivery.dispose();
@@ -143,7 +148,7 @@ public final class KafkaReceiver<K, V> {
     return assignments.asFlux().publishOn(Schedulers.boundedElastic());
   }
 
-  private void start(FluxSink<List<Delivery>> sink) {
+  private void start(FluxSink<List<AckChunk>> sink) {
     KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(
             config.consumer(options.groupId()),
@@ -158,42 +163,46 @@ public final class KafkaReceiver<K, V> {
                 assignments.emitNext(
                     e, Sinks.EmitFailureHandler.busyLooping(Duration.ofSeconds(1))));
     loop.set(l);
-    sink.onRequest(l::request);
     sink.onDispose(() -> l.stop(false));
     Thread t = KafkaSender.daemon(l, "rlstream-poll-" + options.groupId());
     t.start();
   }
 
+  private static SerializationException undecodable(ConsumerRecord<byte[], byte[]> r, Exception e) {
+    return new SerializationException(
+        "cannot deserialize "
+            + r.topic()
+            + "-"
+            + r.partition()
+            + "@"
+            + r.offset()
+            + " and no dead-letter topic is configured: "
+            + e.getMessage(),
+        e);
+  }
+
   /** Deserializes a batch; dead-letters what fails and emits the rest in order. */
-  private Flux<ReceiverRecord<K, V>> decode(List<Delivery> batch) {
-    List<ReceiverRecord<K, V>> good = new ArrayList<>(batch.size());
+  private Flux<ReceiverRecord<K, V>> decode(List<AckChunk> batch) {
+    List<ReceiverRecord<K, V>> good = new ArrayList<>();
     List<Mono<?>> deadLettered = null;
-    for (Delivery d : batch) {
-      ConsumerRecord<byte[], byte[]> r = d.record();
-      try {
-        K key = keyDeserializer.deserialize(r.topic(), r.headers(), r.key());
-        V value = valueDeserializer.deserialize(r.topic(), r.headers(), r.value());
-        good.add(new ReceiverRecord<>(r, key, value, d.ack()));
-      } catch (RuntimeException e) {
-        if (deadLetters == null) {
-          return Flux.fromIterable(good)
-              .concatWith(
-                  Flux.error(
-                      new SerializationException(
-                          "cannot deserialize "
-                              + r.topic()
-                              + "-"
-                              + r.partition()
-                              + "@"
-                              + r.offset()
-                              + " and no dead-letter topic is configured: "
-                              + e.getMessage(),
-                          e)));
+    for (AckChunk chunk : batch) {
+      List<ConsumerRecord<byte[], byte[]>> records = chunk.takeRecords();
+      for (int i = 0; i < records.size(); i++) {
+        ConsumerRecord<byte[], byte[]> r = records.get(i);
+        try {
+          K key = keyDeserializer.deserialize(r.topic(), r.headers(), r.key());
+          V value = valueDeserializer.deserialize(r.topic(), r.headers(), r.value());
+          good.add(new ReceiverRecord<>(r, key, value, chunk, i));
+        } catch (RuntimeException e) {
+          if (deadLetters == null) {
+            return Flux.fromIterable(good).concatWith(Flux.error(undecodable(r, e)));
+          }
+          if (deadLettered == null) {
+            deadLettered = new ArrayList<>();
+          }
+          int index = i;
+          deadLettered.add(deadLetters.send(r, e).doOnSuccess(m -> chunk.ack(index)));
         }
-        if (deadLettered == null) {
-          deadLettered = new ArrayList<>();
-        }
-        deadLettered.add(deadLetters.send(r, e).doOnSuccess(m -> d.ack().done()));
       }
     }
     if (deadLettered == null) {

@@ -7,13 +7,17 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.Serializer;
 import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscription;
+import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -44,6 +48,8 @@ public final class KafkaSender<K, V> implements AutoCloseable {
   private final Scheduler sendScheduler;
   private final Scheduler resultScheduler;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private static final int RESULT_PREFETCH = 256;
+
   private final AtomicInteger inFlight = new AtomicInteger();
 
   private KafkaSender(Producer<K, V> producer, SenderOptions options, String name) {
@@ -74,11 +80,9 @@ public final class KafkaSender<K, V> implements AutoCloseable {
    */
   public <T> Flux<SenderResult<T>> send(Publisher<SenderRecord<K, V, T>> records) {
     Objects.requireNonNull(records, "records");
-    int prefetch = Math.min(options.maxInFlight(), 256);
-    return Flux.from(records)
-        .publishOn(sendScheduler, prefetch)
-        .flatMap(this::sendOne, options.maxInFlight(), 1)
-        .publishOn(resultScheduler, prefetch);
+    return Flux.<SenderResult<T>>create(
+            sink -> new SendLoop<T>(sink).start(records), FluxSink.OverflowStrategy.BUFFER)
+        .publishOn(resultScheduler, RESULT_PREFETCH);
   }
 
   /** Sends one record; the Mono completes when the broker acknowledges it, or fails. */
@@ -99,37 +103,110 @@ public final class KafkaSender<K, V> implements AutoCloseable {
     return Mono.<Void>fromRunnable(producer::flush).subscribeOn(Schedulers.boundedElastic());
   }
 
-  private <T> Mono<SenderResult<T>> sendOne(SenderRecord<K, V, T> r) {
-    return Mono.create(
-        sink -> {
-          if (closed.get()) {
-            sink.error(new IllegalStateException("sender is closed"));
-            return;
-          }
-          inFlight.incrementAndGet();
-          try {
-            producer.send(
-                r.record(),
-                (metadata, exception) -> {
-                  inFlight.decrementAndGet();
-                  if (exception == null) {
-                    sink.success(new SenderResult<>(metadata, null, r.correlation()));
-                  } else if (options.stopOnError()) {
-                    sink.error(exception);
-                  } else {
-                    sink.success(new SenderResult<>(metadata, exception, r.correlation()));
-                  }
-                });
-          } catch (RuntimeException e) {
-            inFlight.decrementAndGet();
-            // serialization errors, oversized records, a closed or fatally failed producer
-            if (options.stopOnError()) {
-              sink.error(e);
-            } else {
-              sink.success(new SenderResult<>(null, e, r.correlation()));
-            }
-          }
-        });
+  /**
+   * Subscribes to the records on the send thread and hands each to the producer. Up to {@code
+   * maxInFlight} records are requested ahead; each acknowledgement is turned into a request for one
+   * more, but only as far as downstream has asked for results, so a stalled subscriber stops the
+   * sending rather than piling up results. A result is emitted before it stops counting as in
+   * flight, so completion never overtakes a result.
+   */
+  private final class SendLoop<T> extends BaseSubscriber<SenderRecord<K, V, T>> {
+    private final FluxSink<SenderResult<T>> sink;
+    private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicLong owed = new AtomicLong();
+    private final AtomicBoolean terminated = new AtomicBoolean();
+    private volatile boolean upstreamDone;
+
+    SendLoop(FluxSink<SenderResult<T>> sink) {
+      this.sink = sink;
+    }
+
+    void start(Publisher<SenderRecord<K, V, T>> records) {
+      sink.onRequest(n -> replenish());
+      sink.onDispose(this::dispose);
+      Flux.from(records)
+          .publishOn(sendScheduler, Math.min(options.maxInFlight(), 256))
+          .subscribe(this);
+    }
+
+    @Override
+    protected void hookOnSubscribe(Subscription subscription) {
+      subscription.request(options.maxInFlight());
+    }
+
+    @Override
+    protected void hookOnNext(SenderRecord<K, V, T> r) {
+      if (closed.get()) {
+        fail(new IllegalStateException("sender is closed"));
+        return;
+      }
+      pending.incrementAndGet();
+      inFlight.incrementAndGet();
+      try {
+        producer.send(r.record(), (metadata, exception) -> complete(r, metadata, exception));
+      } catch (RuntimeException e) {
+        // serialization errors, oversized records, a closed or fatally failed producer
+        complete(r, null, e);
+      }
+    }
+
+    private void complete(SenderRecord<K, V, T> r, RecordMetadata metadata, Exception exception) {
+      inFlight.decrementAndGet();
+      if (exception != null && options.stopOnError()) {
+        pending.decrementAndGet();
+        fail(exception);
+        return;
+      }
+      sink.next(new SenderResult<>(metadata, exception, r.correlation()));
+      owed.incrementAndGet();
+      replenish();
+      if (pending.decrementAndGet() == 0 && upstreamDone) {
+        finish();
+      }
+    }
+
+    /** Requests from upstream what acknowledgements freed, within downstream's demand. */
+    private void replenish() {
+      while (true) {
+        long o = owed.get();
+        long n = Math.min(o, sink.requestedFromDownstream());
+        if (n <= 0) {
+          return;
+        }
+        if (owed.compareAndSet(o, o - n)) {
+          upstream().request(n);
+          return;
+        }
+      }
+    }
+
+    @Override
+    protected void hookOnComplete() {
+      upstreamDone = true;
+      if (pending.get() == 0) {
+        finish();
+      }
+    }
+
+    @Override
+    protected void hookOnError(Throwable t) {
+      if (terminated.compareAndSet(false, true)) {
+        sink.error(t);
+      }
+    }
+
+    private void fail(Throwable t) {
+      if (terminated.compareAndSet(false, true)) {
+        dispose();
+        sink.error(t);
+      }
+    }
+
+    private void finish() {
+      if (terminated.compareAndSet(false, true)) {
+        sink.complete();
+      }
+    }
   }
 
   /** Flushes what is in flight, then closes the producer and the sender's threads. */

@@ -1,6 +1,6 @@
 package io.rlstream.infra;
 
-import io.rlstream.infra.internal.Ack;
+import io.rlstream.infra.internal.AckChunk;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Headers;
 
@@ -13,13 +13,15 @@ public final class ReceiverRecord<K, V> {
   private final ConsumerRecord<byte[], byte[]> raw;
   private final K key;
   private final V value;
-  private final Ack ack;
+  private final AckChunk chunk;
+  private final int index;
 
-  ReceiverRecord(ConsumerRecord<byte[], byte[]> raw, K key, V value, Ack ack) {
+  ReceiverRecord(ConsumerRecord<byte[], byte[]> raw, K key, V value, AckChunk chunk, int index) {
     this.raw = raw;
     this.key = key;
     this.value = value;
-    this.ack = ack;
+    this.chunk = chunk;
+    this.index = index;
   }
 
   public K key() {
@@ -57,7 +59,7 @@ public final class ReceiverRecord<K, V> {
 
   /** Marks the record handled; its offset may now be committed. Idempotent, any thread. */
   public void acknowledge() {
-    ack.done();
+    chunk.ack(index);
   }
 
   @Override

@@ -2,30 +2,33 @@ package io.rlstream.infra.internal;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * Per assigned partition, the delivered records in offset order and the offset committed last. Only
- * the poll thread touches it. The committable offset of a partition is one past the longest
- * acknowledged prefix, so a commit never passes a record that is not acknowledged, even when
- * records are acknowledged out of order.
+ * Per assigned partition, the delivered chunks in offset order, how far the acknowledged prefix
+ * reaches and what was committed last. Only the poll thread touches it. The committable offset of a
+ * partition is one past the longest acknowledged prefix, so a commit never passes a record that is
+ * not acknowledged, even when records are acknowledged out of order.
  */
 final class AckLedger {
   private static final class Partition {
-    final ArrayDeque<Ack> outstanding = new ArrayDeque<>();
+    final ArrayDeque<AckChunk> chunks = new ArrayDeque<>();
+    long acknowledged = -1;
     long committed = -1;
   }
 
   private final Map<TopicPartition, Partition> partitions = new HashMap<>();
 
-  /** Registers a delivered record; returns its acknowledgement cell. */
-  Ack deliver(TopicPartition tp, long offset) {
-    Ack ack = new Ack(offset);
-    partitions.computeIfAbsent(tp, k -> new Partition()).outstanding.addLast(ack);
-    return ack;
+  /** Registers the records of one partition from one poll, in offset order. */
+  AckChunk deliver(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> records) {
+    AckChunk chunk = new AckChunk(records);
+    partitions.computeIfAbsent(tp, k -> new Partition()).chunks.addLast(chunk);
+    return chunk;
   }
 
   /**
@@ -38,13 +41,20 @@ final class AckLedger {
           if (only != null && !only.contains(tp)) {
             return;
           }
-          long next = -1;
-          while (!p.outstanding.isEmpty() && p.outstanding.peekFirst().isDone()) {
-            next = p.outstanding.pollFirst().offset + 1;
+          while (!p.chunks.isEmpty()) {
+            AckChunk head = p.chunks.peekFirst();
+            long next = head.advance();
+            if (next > p.acknowledged) {
+              p.acknowledged = next;
+            }
+            if (!head.complete()) {
+              break;
+            }
+            p.chunks.pollFirst();
           }
-          if (next > p.committed) {
-            out.put(tp, new OffsetAndMetadata(next));
-            p.committed = next; // optimistic; reverted by failed() if the commit fails
+          if (p.acknowledged > p.committed) {
+            out.put(tp, new OffsetAndMetadata(p.acknowledged));
+            p.committed = p.acknowledged; // optimistic; failed() takes it back
           }
         });
     return out;
@@ -57,7 +67,6 @@ final class AckLedger {
           Partition p = partitions.get(tp);
           if (p != null && p.committed == o.offset()) {
             p.committed = -1;
-            p.outstanding.addFirst(doneAck(o.offset() - 1));
           }
         });
   }
@@ -73,18 +82,10 @@ final class AckLedger {
   int unacknowledged() {
     int n = 0;
     for (Partition p : partitions.values()) {
-      for (Ack a : p.outstanding) {
-        if (!a.isDone()) {
-          n++;
-        }
+      for (AckChunk c : p.chunks) {
+        n += c.unacknowledged();
       }
     }
     return n;
-  }
-
-  private static Ack doneAck(long offset) {
-    Ack a = new Ack(offset);
-    a.done();
-    return a;
   }
 }

@@ -8,10 +8,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -19,7 +19,6 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.FluxSink;
-import reactor.core.publisher.Operators;
 
 /**
  * The one thread that owns a {@link org.apache.kafka.clients.consumer.Consumer}: polls, emits whole
@@ -33,25 +32,25 @@ import reactor.core.publisher.Operators;
 public final class PollLoop implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(PollLoop.class);
 
-  /** A delivered record and its acknowledgement cell. */
-  public record Delivery(ConsumerRecord<byte[], byte[]> record, Ack ack) {}
-
   private final org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
   private final ReceiverOptions options;
-  private final FluxSink<List<Delivery>> sink;
+  private final FluxSink<List<AckChunk>> sink;
   private final Consumer<AssignmentEvent> events;
-  private final AtomicLong requested = new AtomicLong();
+  private final AtomicLong emitted = new AtomicLong();
+  private final AtomicLong taken = new AtomicLong();
+  private final AtomicBoolean wakeupPending = new AtomicBoolean();
   private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
   private final AckLedger ledger = new AckLedger();
   private volatile boolean stopping;
   private volatile boolean abort;
-  private boolean paused;
+  private volatile boolean paused;
+  private long pauses;
   private long lastCommitNanos = System.nanoTime();
 
   public PollLoop(
       org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer,
       ReceiverOptions options,
-      FluxSink<List<Delivery>> sink,
+      FluxSink<List<AckChunk>> sink,
       Consumer<AssignmentEvent> events) {
     this.consumer = consumer;
     this.options = options;
@@ -59,9 +58,18 @@ public final class PollLoop implements Runnable {
     this.events = events;
   }
 
-  /** Downstream asked for {@code n} more batches. Any thread. */
-  public void request(long n) {
-    requested.getAndUpdate(r -> Operators.addCap(r, n));
+  /**
+   * The delivery stage took a batch out of the buffer. Any thread. The loop pauses the assignment
+   * while {@code prefetchBatches} emitted batches wait untaken, and is woken at once when one is
+   * taken, rather than waiting out its poll timeout. Counting taken batches, not Reactor requests
+   * (which {@code publishOn} replenishes in chunks), keeps the consumer's fetch pipelining going
+   * whenever the subscriber keeps up.
+   */
+  public void taken() {
+    taken.incrementAndGet();
+    if (paused && wakeupPending.compareAndSet(false, true)) {
+      consumer.wakeup();
+    }
   }
 
   /** Runs {@code task} on the poll thread before its next poll. Any thread. */
@@ -85,7 +93,8 @@ public final class PollLoop implements Runnable {
       consumer.subscribe(options.topics(), new Listener());
       while (!stopping) {
         runTasks();
-        boolean wanted = requested.get() > 0;
+        wakeupPending.set(false);
+        boolean wanted = emitted.get() - taken.get() < options.prefetchBatches();
         if (wanted == paused) {
           setPaused(!wanted);
         }
@@ -121,13 +130,11 @@ public final class PollLoop implements Runnable {
   }
 
   private void emit(ConsumerRecords<byte[], byte[]> records) {
-    List<Delivery> batch = new ArrayList<>(records.count());
+    List<AckChunk> batch = new ArrayList<>(records.partitions().size());
     for (TopicPartition tp : records.partitions()) {
-      for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
-        batch.add(new Delivery(r, ledger.deliver(tp, r.offset())));
-      }
+      batch.add(ledger.deliver(tp, records.records(tp)));
     }
-    requested.decrementAndGet();
+    emitted.incrementAndGet();
     sink.next(batch);
   }
 
@@ -135,6 +142,7 @@ public final class PollLoop implements Runnable {
     Set<TopicPartition> current = consumer.assignment();
     if (pause) {
       consumer.pause(current);
+      pauses++;
     } else {
       consumer.resume(current);
     }
@@ -189,6 +197,11 @@ public final class PollLoop implements Runnable {
   }
 
   private void close() {
+    log.debug(
+        "receiver for group {} stopping: {} batches delivered, paused {} times for back-pressure",
+        options.groupId(),
+        emitted.get(),
+        pauses);
     try {
       if (!abort) {
         commitSync(null);
