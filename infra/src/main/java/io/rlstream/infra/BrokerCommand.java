@@ -32,7 +32,7 @@ public final class BrokerCommand {
     boolean topics = true;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
-        case "--port" -> port = Integer.parseInt(value(args, ++i, "--port"));
+        case "--port" -> port = port(value(args, ++i, "--port"));
         case "--data-dir" -> dir = Path.of(value(args, ++i, "--data-dir"));
         case "--process" -> childProcess = true;
         case "--no-topics" -> topics = false;
@@ -73,6 +73,19 @@ public final class BrokerCommand {
             + broker.dataDir()
             + " (Ctrl-C stops it)");
     stopped.await();
+  }
+
+  private static int port(String text) {
+    try {
+      int p = Integer.parseInt(text);
+      if (p >= 1 && p <= 65535) {
+        return p;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(
+        "--port needs a port number from 1 to 65535, got '" + text + "'");
   }
 
   private static String value(String[] args, int i, String option) {

@@ -50,8 +50,18 @@ public final class InProcessBroker implements KafkaBroker {
         return new InProcessBroker(server, layout, clusterId);
       } catch (RuntimeException e) {
         stopQuietly(server);
-        boolean portsFree = settings.port() == 0 && settings.controllerPort() == 0;
-        if (!isBindFailure(e) || !portsFree || attempt == START_ATTEMPTS) {
+        boolean portsChosenHere = settings.port() == 0 && settings.controllerPort() == 0;
+        if (isBindFailure(e) && !portsChosenHere) {
+          throw new IllegalArgumentException(
+              "port "
+                  + layout.port
+                  + " or "
+                  + layout.controllerPort
+                  + " is already in use (another broker running?): stop that process or choose another"
+                  + " port",
+              e);
+        }
+        if (!isBindFailure(e) || attempt == START_ATTEMPTS) {
           throw new IllegalStateException(
               "Kafka broker failed to start on "
                   + layout.bootstrapServers()
