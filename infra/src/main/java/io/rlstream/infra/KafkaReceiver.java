@@ -183,7 +183,11 @@ public final class KafkaReceiver<K, V> {
 
   /** Deserializes a batch; dead-letters what fails and emits the rest in order. */
   private Flux<ReceiverRecord<K, V>> decode(List<AckChunk> batch) {
-    List<ReceiverRecord<K, V>> good = new ArrayList<>();
+    int size = 0;
+    for (AckChunk chunk : batch) {
+      size += chunk.size();
+    }
+    List<ReceiverRecord<K, V>> good = new ArrayList<>(size);
     List<Mono<?>> deadLettered = null;
     for (AckChunk chunk : batch) {
       List<ConsumerRecord<byte[], byte[]>> records = chunk.takeRecords();

@@ -115,6 +115,7 @@ public final class KafkaSender<K, V> implements AutoCloseable {
     private final AtomicInteger pending = new AtomicInteger();
     private final AtomicLong owed = new AtomicLong();
     private final AtomicBoolean terminated = new AtomicBoolean();
+    private final int replenishChunk = Math.max(1, options.maxInFlight() / 4);
     private volatile boolean upstreamDone;
 
     SendLoop(FluxSink<SenderResult<T>> sink) {
@@ -165,10 +166,17 @@ public final class KafkaSender<K, V> implements AutoCloseable {
       }
     }
 
-    /** Requests from upstream what acknowledgements freed, within downstream's demand. */
+    /**
+     * Requests from upstream what acknowledgements freed, within downstream's demand: in chunks of
+     * a quarter of {@code maxInFlight}, or at once when few records are left in flight, so the
+     * producer's I/O thread, which runs this, does not wake the send thread once per record.
+     */
     private void replenish() {
       while (true) {
         long o = owed.get();
+        if (o < replenishChunk && pending.get() >= replenishChunk) {
+          return;
+        }
         long n = Math.min(o, sink.requestedFromDownstream());
         if (n <= 0) {
           return;

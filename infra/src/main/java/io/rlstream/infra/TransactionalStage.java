@@ -15,7 +15,7 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * An exactly-once consume → process → produce stage: each poll batch is processed inside one Kafka
- * transaction that holds the outputs, any dead letters and the input offets ({@code
+ * transaction that holds the outputs, any dead letters and the input offsets ({@code
  * sendOffsetsToTransaction}), so for {@code read_committed} readers every input yields its outputs
  * exactly once, across crashes and rebalances.
  *

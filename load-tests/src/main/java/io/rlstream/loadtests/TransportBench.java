@@ -44,7 +44,7 @@ import reactor.core.publisher.Flux;
  * from the first record received to the last, over both topics a repeat produced.
  *
  * <p>Ends with {@code RESULT transport produce_ratio=… consume_ratio=… broker_start_s=…}, where a
- * ratio is bridge ÷ raw, the lower of the two record sizes.
+ * ratio is the median over repeats of bridge ÷ raw, the lower of the two record sizes.
  */
 public final class TransportBench {
   static final String USAGE =
@@ -68,22 +68,19 @@ public final class TransportBench {
     }
   }
 
-  /** Figures of one record size: medians in records/s. */
+  /**
+   * Figures of one record size: medians in records/s, and ratios as the median of each repeat's
+   * bridge ÷ raw (a repeat's two measurements run back to back, so drift of the machine cancels).
+   */
   record SizeResult(
       String name,
       int bytes,
       double rawProduce,
       double bridgeProduce,
       double rawConsume,
-      double bridgeConsume) {
-    double produceRatio() {
-      return bridgeProduce / rawProduce;
-    }
-
-    double consumeRatio() {
-      return bridgeConsume / rawConsume;
-    }
-  }
+      double bridgeConsume,
+      double produceRatio,
+      double consumeRatio) {}
 
   /** What the RESULT line reports. */
   public record Result(double produceRatio, double consumeRatio, double brokerStartSeconds) {
@@ -213,7 +210,14 @@ public final class TransportBench {
           r + 1, rawP.get(r), bridgeP.get(r), rawC.get(r), bridgeC.get(r));
     }
     return new SizeResult(
-        name, bytes, median(rawP), median(bridgeP), median(rawC), median(bridgeC));
+        name,
+        bytes,
+        median(rawP),
+        median(bridgeP),
+        median(rawC),
+        median(bridgeC),
+        median(ratios(bridgeP, rawP)),
+        median(ratios(bridgeC, rawC)));
   }
 
   private String topic(String name) {
@@ -387,6 +391,14 @@ public final class TransportBench {
     List<byte[]> out = new ArrayList<>();
     for (int i = 0; i < 16; i++) {
       out.add(codec.encode(synthetic.sampleGroup("bench-" + i, 8, 256)));
+    }
+    return out;
+  }
+
+  private static List<Double> ratios(List<Double> bridge, List<Double> raw) {
+    List<Double> out = new ArrayList<>();
+    for (int i = 0; i < raw.size(); i++) {
+      out.add(bridge.get(i) / raw.get(i));
     }
     return out;
   }

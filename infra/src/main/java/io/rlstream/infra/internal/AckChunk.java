@@ -33,9 +33,18 @@ public final class AckChunk {
     return r;
   }
 
-  /** Marks record {@code index} handled. Idempotent, any thread. */
+  /**
+   * Marks record {@code index} handled. Idempotent, any thread. A release store is enough: the poll
+   * thread reads the flag at its next commit, and a stop (a volatile write) orders every earlier
+   * acknowledgement before the final commit.
+   */
   public void ack(int index) {
-    acked.set(index, 1);
+    acked.lazySet(index, 1);
+  }
+
+  /** Number of records in the chunk. */
+  public int size() {
+    return offsets.length;
   }
 
   /**

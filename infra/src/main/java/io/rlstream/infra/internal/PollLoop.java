@@ -72,6 +72,11 @@ public final class PollLoop implements Runnable {
     }
   }
 
+  /** True while fewer than {@code prefetchBatches} emitted batches wait to be taken. */
+  private boolean wanted() {
+    return emitted.get() - taken.get() < options.prefetchBatches();
+  }
+
   /** Runs {@code task} on the poll thread before its next poll. Any thread. */
   public void submit(Runnable task) {
     tasks.add(task);
@@ -94,9 +99,11 @@ public final class PollLoop implements Runnable {
       while (!stopping) {
         runTasks();
         wakeupPending.set(false);
-        boolean wanted = emitted.get() - taken.get() < options.prefetchBatches();
-        if (wanted == paused) {
-          setPaused(!wanted);
+        if (wanted() == paused) {
+          setPaused(!paused);
+          if (paused && wanted()) {
+            continue; // a batch was taken while we paused, and taken() may have missed the flag
+          }
         }
         ConsumerRecords<byte[], byte[]> records;
         try {
