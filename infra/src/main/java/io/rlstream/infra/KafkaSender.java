@@ -42,14 +42,14 @@ import reactor.core.scheduler.Schedulers;
  * Thread-safe; one producer serves every {@code send} call. Close it when done.
  */
 public final class KafkaSender<K, V> implements AutoCloseable {
+  private static final int RESULT_PREFETCH = 256;
+
   private final Producer<K, V> producer;
   private final SenderOptions options;
   private final ExecutorService sendThread;
   private final Scheduler sendScheduler;
   private final Scheduler resultScheduler;
   private final AtomicBoolean closed = new AtomicBoolean();
-  private static final int RESULT_PREFETCH = 256;
-
   private final AtomicInteger inFlight = new AtomicInteger();
 
   private KafkaSender(Producer<K, V> producer, SenderOptions options, String name) {
@@ -105,10 +105,10 @@ public final class KafkaSender<K, V> implements AutoCloseable {
 
   /**
    * Subscribes to the records on the send thread and hands each to the producer. Up to {@code
-   * maxInFlight} records are requested ahead; each acknowledgement is turned into a request for one
-   * more, but only as far as downstream has asked for results, so a stalled subscriber stops the
-   * sending rather than piling up results. A result is emitted before it stops counting as in
-   * flight, so completion never overtakes a result.
+   * maxInFlight} records are requested ahead; acknowledgements are turned into requests for more,
+   * but only as far as downstream has asked for results, so a stalled subscriber stops the sending
+   * rather than piling up results. A result is emitted before it stops counting as in flight, so
+   * completion never overtakes a result.
    */
   private final class SendLoop<T> extends BaseSubscriber<SenderRecord<K, V, T>> {
     private final FluxSink<SenderResult<T>> sink;

@@ -4,21 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.rlstream.infra.internal.ChildProcessBroker;
 import io.rlstream.infra.testing.SharedKafka;
+import io.rlstream.infra.testing.TestTopics;
 import io.rlstream.schemas.TopicSpec;
 import io.rlstream.schemas.Topics;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -115,25 +110,8 @@ class BrokerIT {
   }
 
   private static List<String> readValues(KafkaClientConfig config, String topic) {
-    List<String> out = new ArrayList<>();
-    try (var c =
-        new KafkaConsumer<>(
-            config.consumer("reader"), new StringDeserializer(), new StringDeserializer())) {
-      List<TopicPartition> tps =
-          c.partitionsFor(topic).stream()
-              .map(p -> new TopicPartition(topic, p.partition()))
-              .toList();
-      c.assign(tps);
-      c.seekToBeginning(tps);
-      Map<TopicPartition, Long> end = c.endOffsets(tps);
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))
-          && System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
-          out.add(r.value());
-        }
-      }
-    }
-    return out;
+    return TestTopics.readAll(config, topic, "read_committed").stream()
+        .map(r -> new String(r.value(), StandardCharsets.UTF_8))
+        .toList();
   }
 }

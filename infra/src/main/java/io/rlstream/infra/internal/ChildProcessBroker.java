@@ -20,21 +20,18 @@ import org.slf4j.LoggerFactory;
  * stopped with SIGTERM (a clean Kafka shutdown) and, should this JVM exit first, by a shutdown
  * hook. Its output goes to {@code broker.log} in the data directory.
  */
-public final class ChildProcessBroker implements KafkaBroker {
+public final class ChildProcessBroker extends LocalBroker {
   private static final Logger log = LoggerFactory.getLogger(ChildProcessBroker.class);
   private static final long READY_TIMEOUT_MS = 120_000;
   private static final long STOP_TIMEOUT_S = 30;
 
   private final Process process;
-  private final BrokerLayout layout;
-  private final String clusterId;
   private final Thread reaper;
   private boolean closed;
 
   private ChildProcessBroker(Process process, BrokerLayout layout, String clusterId) {
+    super(layout, clusterId);
     this.process = process;
-    this.layout = layout;
-    this.clusterId = clusterId;
     this.reaper = new Thread(process::destroy, "rlstream-broker-reaper");
     Runtime.getRuntime().addShutdownHook(reaper);
   }
@@ -84,21 +81,6 @@ public final class ChildProcessBroker implements KafkaBroker {
   /** The child's process id. */
   public long pid() {
     return process.pid();
-  }
-
-  @Override
-  public String bootstrapServers() {
-    return layout.bootstrapServers();
-  }
-
-  @Override
-  public Path dataDir() {
-    return layout.dataDir;
-  }
-
-  @Override
-  public String clusterId() {
-    return clusterId;
   }
 
   @Override

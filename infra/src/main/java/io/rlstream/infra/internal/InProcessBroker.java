@@ -3,7 +3,6 @@ package io.rlstream.infra.internal;
 import io.rlstream.infra.BrokerSettings;
 import io.rlstream.infra.KafkaBroker;
 import java.net.BindException;
-import java.nio.file.Path;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import org.apache.kafka.common.utils.Time;
@@ -15,19 +14,16 @@ import org.slf4j.LoggerFactory;
  * class is the one place that touches it. Never calls {@code kafka.Kafka.main} or the storage tool,
  * which call {@code System.exit}.
  */
-public final class InProcessBroker implements KafkaBroker {
+public final class InProcessBroker extends LocalBroker {
   private static final Logger log = LoggerFactory.getLogger(InProcessBroker.class);
   private static final int START_ATTEMPTS = 3;
 
   private final KafkaRaftServer server;
-  private final BrokerLayout layout;
-  private final String clusterId;
   private boolean closed;
 
   private InProcessBroker(KafkaRaftServer server, BrokerLayout layout, String clusterId) {
+    super(layout, clusterId);
     this.server = server;
-    this.layout = layout;
-    this.clusterId = clusterId;
   }
 
   /** Formats the data directory if new, starts the broker and waits until it serves clients. */
@@ -73,21 +69,6 @@ public final class InProcessBroker implements KafkaBroker {
         layout = layout.withFreshPorts(settings);
       }
     }
-  }
-
-  @Override
-  public String bootstrapServers() {
-    return layout.bootstrapServers();
-  }
-
-  @Override
-  public Path dataDir() {
-    return layout.dataDir;
-  }
-
-  @Override
-  public String clusterId() {
-    return clusterId;
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.rlstream.infra.testing;
 
+import io.rlstream.infra.KafkaClientConfig;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,10 +39,36 @@ public final class TestTopics {
     }
   }
 
-  /** Every record of {@code topic} up to its current end, read with the given isolation level. */
+  /**
+   * Every record of {@code topic} on the shared broker once at least {@code minimum} are visible
+   * (or after 60 s). A committed transaction's markers reach its partitions shortly after {@code
+   * commitTransaction} returns, so a {@code read_committed} reader can lag the commit briefly.
+   */
+  public static List<ConsumerRecord<byte[], byte[]>> readAtLeast(
+      String topic, String isolationLevel, int minimum) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    List<ConsumerRecord<byte[], byte[]>> all = readAll(topic, isolationLevel);
+    while (all.size() < minimum && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+      all = readAll(topic, isolationLevel);
+    }
+    return all;
+  }
+
+  /** Every record of {@code topic} on the shared broker up to its current end. */
   public static List<ConsumerRecord<byte[], byte[]>> readAll(String topic, String isolationLevel) {
-    Map<String, Object> props =
-        new HashMap<>(SharedKafka.config().consumer("reader-" + UUID.randomUUID()));
+    return readAll(SharedKafka.config(), topic, isolationLevel);
+  }
+
+  /** Every record of {@code topic} up to its current end, read with the given isolation level. */
+  public static List<ConsumerRecord<byte[], byte[]>> readAll(
+      KafkaClientConfig config, String topic, String isolationLevel) {
+    Map<String, Object> props = new HashMap<>(config.consumer("reader-" + UUID.randomUUID()));
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolationLevel);
     List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> c =
