@@ -50,6 +50,11 @@ import reactor.core.scheduler.Scheduler;
  * producer, one poll batch per transaction. Processing runs on the worker scheduler while this
  * thread keeps polling with the partitions paused. See {@code TransactionalStage} for the error
  * policy; this class is its implementation.
+ *
+ * <p>Longer than our 400-line budget on purpose: the poll loop, an attempt, the error
+ * classification and the rebalance listener share one transaction's state (the open batch, whether
+ * a transaction is open, whether the batch was revoked), and splitting them would spread that state
+ * over classes that must then coordinate.
  */
 public final class StageLoop<KI, VI, KO, VO> implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(StageLoop.class);
