@@ -17,7 +17,8 @@ public final class BrokerCommand {
 
       Runs a single-node Kafka broker (KRaft) in the foreground until Ctrl-C.
         --port N        client port (default 9092)
-        --data-dir DIR  where logs and metadata live (default .data/broker); kept across restarts
+        --data-dir DIR  where logs and metadata live (default .data/broker in the repository);
+                        kept across restarts
         --process       run the broker in a child JVM owned by this command
         --no-topics     do not create the rlstream topics (rl.samples, rl.scored, ...)
       """;
@@ -27,7 +28,7 @@ public final class BrokerCommand {
   /** Parses {@code args}, starts the broker and blocks until the JVM is asked to stop. */
   public static void run(String[] args) throws InterruptedException {
     int port = 9092;
-    Path dir = Path.of(".data", "broker");
+    Path dir = defaultDataDir();
     boolean childProcess = false;
     boolean topics = true;
     for (int i = 0; i < args.length; i++) {
@@ -73,6 +74,16 @@ public final class BrokerCommand {
             + broker.dataDir()
             + " (Ctrl-C stops it)");
     stopped.await();
+  }
+
+  /**
+   * {@code .data/broker} under the repository root when started by the {@code ./rlstream} launcher
+   * (which sets {@code RLSTREAM_HOME}), else under the working directory.
+   */
+  static Path defaultDataDir() {
+    String home = System.getenv("RLSTREAM_HOME");
+    Path root = home == null || home.isBlank() ? Path.of("") : Path.of(home);
+    return root.resolve(".data").resolve("broker");
   }
 
   private static int port(String text) {
