@@ -35,10 +35,6 @@ public record BrokerSettings(
     return new BrokerSettings(dataDir, clientPort, controllerPort, overrides, childHeapMb);
   }
 
-  public BrokerSettings withOverrides(Map<String, String> configs) {
-    return new BrokerSettings(dataDir, port, controllerPort, configs, childHeapMb);
-  }
-
   private static void requirePort(int p, String name) {
     if (p < 0 || p > 65535) {
       throw new IllegalArgumentException(

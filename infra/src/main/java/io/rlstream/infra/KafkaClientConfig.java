@@ -80,11 +80,6 @@ public final class KafkaClientConfig {
     return (String) user.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
   }
 
-  /** The user's settings as given, bootstrap servers included. */
-  public Map<String, Object> userSettings() {
-    return user;
-  }
-
   /** Idempotent producer settings; records up to {@link Topics#MAX_RECORD_BYTES}. */
   public Map<String, Object> producer() {
     Map<String, Object> p = new HashMap<>();

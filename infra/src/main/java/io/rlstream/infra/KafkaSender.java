@@ -98,11 +98,6 @@ public final class KafkaSender<K, V> implements AutoCloseable {
     return inFlight.get();
   }
 
-  /** Waits until every record handed to the producer so far is acknowledged or failed. */
-  public Mono<Void> flush() {
-    return Mono.<Void>fromRunnable(producer::flush).subscribeOn(Schedulers.boundedElastic());
-  }
-
   /**
    * Subscribes to the records on the send thread and hands each to the producer. Up to {@code
    * maxInFlight} records are requested ahead; acknowledgements are turned into requests for more,

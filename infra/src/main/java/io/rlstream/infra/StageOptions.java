@@ -112,21 +112,6 @@ public record StageOptions(
         deadLetterTopic);
   }
 
-  public StageOptions withRetriable(Predicate<Throwable> predicate) {
-    return new StageOptions(
-        name,
-        groupId,
-        transactionalId,
-        inputTopics,
-        concurrency,
-        maxAttempts,
-        minBackoff,
-        maxBackoff,
-        predicate,
-        pollTimeout,
-        deadLetterTopic);
-  }
-
   public StageOptions withDeadLetterTopic(String topic) {
     return new StageOptions(
         name,

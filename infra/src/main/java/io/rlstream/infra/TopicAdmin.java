@@ -16,6 +16,7 @@ import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
@@ -48,16 +49,25 @@ public final class TopicAdmin implements AutoCloseable {
     return createIfAbsent(specs, Optional.empty());
   }
 
-  /** As {@link #createIfAbsent(Collection)}, with an explicit replication factor. */
+  /**
+   * As {@link #createIfAbsent(Collection)}, with an explicit replication factor. One create request
+   * for all topics, and one describe for those that already existed.
+   */
   public List<String> createIfAbsent(
       Collection<TopicSpec> specs, Optional<Short> replicationFactor) {
+    List<NewTopic> topics =
+        specs.stream()
+            .map(
+                spec ->
+                    new NewTopic(spec.name(), Optional.of(spec.partitions()), replicationFactor)
+                        .configs(spec.configs()))
+            .toList();
+    Map<String, KafkaFuture<Void>> results = admin.createTopics(topics).values();
     List<String> created = new ArrayList<>();
+    List<TopicSpec> existing = new ArrayList<>();
     for (TopicSpec spec : specs) {
-      NewTopic topic =
-          new NewTopic(spec.name(), Optional.of(spec.partitions()), replicationFactor)
-              .configs(spec.configs());
       try {
-        admin.createTopics(List.of(topic)).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        results.get(spec.name()).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         created.add(spec.name());
         log.info(
             "created topic {} ({} partitions, {})", spec.name(), spec.partitions(), spec.configs());
@@ -67,7 +77,7 @@ public final class TopicAdmin implements AutoCloseable {
               "cannot create topic " + spec.name() + ": " + e.getCause().getMessage(),
               e.getCause());
         }
-        warnIfDifferent(spec);
+        existing.add(spec);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted while creating " + spec.name(), e);
@@ -81,6 +91,7 @@ public final class TopicAdmin implements AutoCloseable {
             e);
       }
     }
+    warnIfDifferent(existing);
     return created;
   }
 
@@ -123,40 +134,42 @@ public final class TopicAdmin implements AutoCloseable {
     }
   }
 
-  /** The underlying admin client, for what this class does not cover. */
-  public Admin admin() {
-    return admin;
-  }
-
   @Override
   public void close() {
     admin.close(Duration.ofSeconds(10));
   }
 
-  private void warnIfDifferent(TopicSpec spec) {
-    TopicInfo info = describe(List.of(spec.name())).get(spec.name());
-    if (info == null) {
+  /** Reports, without changing them, existing topics whose partitions or configs differ. */
+  private void warnIfDifferent(List<TopicSpec> specs) {
+    if (specs.isEmpty()) {
       return;
     }
-    if (info.partitions() != spec.partitions()) {
-      log.warn(
-          "topic {} exists with {} partitions; the spec says {} (left unchanged)",
-          spec.name(),
-          info.partitions(),
-          spec.partitions());
+    Map<String, TopicInfo> infos = describe(specs.stream().map(TopicSpec::name).toList());
+    for (TopicSpec spec : specs) {
+      TopicInfo info = infos.get(spec.name());
+      if (info == null) {
+        continue;
+      }
+      if (info.partitions() != spec.partitions()) {
+        log.warn(
+            "topic {} exists with {} partitions; the spec says {} (left unchanged)",
+            spec.name(),
+            info.partitions(),
+            spec.partitions());
+      }
+      spec.configs()
+          .forEach(
+              (k, v) -> {
+                String actual = info.configs().get(k);
+                if (actual != null && !actual.equals(v)) {
+                  log.warn(
+                      "topic {} has {}={}; the spec says {} (left unchanged)",
+                      spec.name(),
+                      k,
+                      actual,
+                      v);
+                }
+              });
     }
-    spec.configs()
-        .forEach(
-            (k, v) -> {
-              String actual = info.configs().get(k);
-              if (actual != null && !actual.equals(v)) {
-                log.warn(
-                    "topic {} has {}={}; the spec says {} (left unchanged)",
-                    spec.name(),
-                    k,
-                    actual,
-                    v);
-              }
-            });
   }
 }

@@ -81,11 +81,6 @@ public final class AvroCodec<T extends SpecificRecord> {
         Objects.requireNonNull(type, "type"), Objects.requireNonNull(catalog, "catalog"));
   }
 
-  /** The record type. */
-  public Class<T> type() {
-    return type;
-  }
-
   /** The current (reader and writer) schema. */
   public Schema schema() {
     return schema;

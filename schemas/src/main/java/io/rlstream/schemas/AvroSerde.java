@@ -24,10 +24,6 @@ public final class AvroSerde<T extends SpecificRecord> implements Serializer<T>,
     return new AvroSerde<>(AvroCodec.of(type));
   }
 
-  public AvroCodec<T> codec() {
-    return codec;
-  }
-
   /** Nothing to configure: the schema store is on the classpath. */
   @Override
   public void configure(Map<String, ?> configs, boolean isKey) {}

@@ -1,5 +1,6 @@
 package io.rlstream.schemas;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -128,7 +129,7 @@ public final class SyntheticRecords {
         .setIndex(index)
         .setCount(count)
         .setOffsetBytes((long) index * size)
-        .setData(java.nio.ByteBuffer.wrap(data))
+        .setData(ByteBuffer.wrap(data))
         .setSha256("0".repeat(64))
         .build();
   }

@@ -1,6 +1,5 @@
 package io.rlstream.schemas;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -27,23 +26,5 @@ public record TopicSpec(String name, int partitions, Map<String, String> configs
           "topic " + name + ": partitions must be >= 1, got " + partitions);
     }
     configs = Map.copyOf(configs);
-  }
-
-  /** The same topic with another partition count. */
-  public TopicSpec withPartitions(int count) {
-    return new TopicSpec(name, count, configs, doc);
-  }
-
-  /** The same topic with one config added or replaced. */
-  public TopicSpec withConfig(String key, String value) {
-    Map<String, String> copy = new LinkedHashMap<>(configs);
-    copy.put(key, value);
-    return new TopicSpec(name, partitions, copy, doc);
-  }
-
-  /** The largest record the topic accepts, bytes ({@code max.message.bytes}), or -1 if unset. */
-  public int maxMessageBytes() {
-    String v = configs.get("max.message.bytes");
-    return v == null ? -1 : Integer.parseInt(v);
   }
 }

@@ -2,7 +2,6 @@ package io.rlstream.schemas;
 
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * The topics of an rlstream pipeline and their defaults, in one place. Every topic that carries a
@@ -80,11 +79,6 @@ public final class Topics {
   /** Every topic of the pipeline, in data-flow order. */
   public static List<TopicSpec> all() {
     return List.of(PROMPTS_SPEC, SAMPLES_SPEC, JUDGEMENTS_SPEC, SCORED_SPEC, POLICY_SPEC, DLQ_SPEC);
-  }
-
-  /** The default spec of a pipeline topic, by name. */
-  public static Optional<TopicSpec> byName(String name) {
-    return all().stream().filter(t -> t.name().equals(name)).findFirst();
   }
 
   private static Map<String, String> retention(long retentionMs, int maxMessageBytes) {

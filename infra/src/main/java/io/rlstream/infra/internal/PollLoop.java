@@ -22,9 +22,9 @@ import reactor.core.publisher.FluxSink;
 
 /**
  * The one thread that owns a {@link org.apache.kafka.clients.consumer.Consumer}: polls, emits whole
- * poll batches to a {@link FluxSink}, pauses the assignment while downstream demand is zero (and
- * keeps polling, so the member stays in its group however long the subscriber holds on), and
- * commits acknowledged offsets on an interval, on revoke and on close.
+ * poll batches to a {@link FluxSink}, pauses the assignment while {@code prefetchBatches} emitted
+ * batches wait to be taken (and keeps polling, so the member stays in its group however long the
+ * subscriber holds on), and commits acknowledged offsets on an interval, on revoke and on close.
  *
  * <p>Nothing downstream runs here: {@code KafkaReceiver} puts a {@code publishOn} right after the
  * sink. Rebalance callbacks run inside {@code poll}, on this thread, as Kafka requires.
@@ -241,15 +241,18 @@ public final class PollLoop implements Runnable {
             revoked,
             e);
       }
-      ledger.remove(revoked);
-      events.accept(new AssignmentEvent(AssignmentEvent.Kind.REVOKED, revoked));
+      forget(revoked, AssignmentEvent.Kind.REVOKED);
     }
 
+    /** Lost, not revoked: another member may own them already, so nothing is committed. */
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
-      Set<TopicPartition> lost = Set.copyOf(partitions);
-      ledger.remove(lost);
-      events.accept(new AssignmentEvent(AssignmentEvent.Kind.LOST, lost));
+      forget(Set.copyOf(partitions), AssignmentEvent.Kind.LOST);
+    }
+
+    private void forget(Set<TopicPartition> partitions, AssignmentEvent.Kind kind) {
+      ledger.remove(partitions);
+      events.accept(new AssignmentEvent(kind, partitions));
     }
 
     @Override

@@ -23,6 +23,7 @@ public final class BoundedBinaryDecoder extends Decoder {
   private final byte[] buf;
   private int pos;
   private final int limit;
+  private long blockBytes = -1; // byte size of the block just read, or -1 if it gave none
 
   public BoundedBinaryDecoder(byte[] buf, int offset, int length) {
     if (offset < 0 || length < 0 || offset + length > buf.length) {
@@ -174,9 +175,13 @@ public final class BoundedBinaryDecoder extends Decoder {
     return readInt();
   }
 
-  /** A block's item count; a negative count is followed by the block's byte size, read here. */
+  /**
+   * A block's item count; a negative count is followed by the block's byte size, which is read and
+   * kept in {@link #blockBytes}.
+   */
   private long readBlockCount(String what) {
     long count = readLong();
+    blockBytes = -1;
     if (count < 0) {
       if (count == Long.MIN_VALUE) {
         throw corrupt(what + " block count out of range");
@@ -186,6 +191,7 @@ public final class BoundedBinaryDecoder extends Decoder {
       if (size < 0 || size > remaining()) {
         throw corrupt(what + " block declares " + size + " bytes, " + remaining() + " left");
       }
+      blockBytes = size;
     }
     if (count > remaining()) {
       throw corrupt(
@@ -200,22 +206,11 @@ public final class BoundedBinaryDecoder extends Decoder {
    */
   private long skipBlocks(String what) {
     while (true) {
-      long count = readLong();
-      if (count == 0) {
-        return 0;
-      }
-      if (count > 0) {
-        if (count > remaining()) {
-          throw corrupt(
-              what + " block declares " + count + " items, only " + remaining() + " bytes left");
-        }
+      long count = readBlockCount(what);
+      if (count == 0 || blockBytes < 0) {
         return count;
       }
-      long size = readLong();
-      if (size < 0 || size > remaining()) {
-        throw corrupt(what + " block declares " + size + " bytes, " + remaining() + " left");
-      }
-      pos += (int) size;
+      pos += (int) blockBytes;
     }
   }
 
