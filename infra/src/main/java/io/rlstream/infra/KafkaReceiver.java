@@ -120,15 +120,19 @@ public final class KafkaReceiver<K, V> {
             sink.error(new IllegalStateException("receiver is not running"));
             return;
           }
-          l.submit(
-              () -> {
-                try {
-                  l.commitSync();
-                  sink.success();
-                } catch (RuntimeException e) {
-                  sink.error(e);
-                }
-              });
+          boolean accepted =
+              l.submit(
+                  () -> {
+                    try {
+                      l.commitSync();
+                      sink.success();
+                    } catch (RuntimeException e) {
+                      sink.error(e);
+                    }
+                  });
+          if (!accepted) {
+            sink.error(new IllegalStateException("receiver is not running"));
+          }
         });
   }
 

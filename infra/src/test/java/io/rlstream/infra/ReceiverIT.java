@@ -227,6 +227,38 @@ class ReceiverIT {
     assertThat(TestTopics.committed(group)).containsValue(1L);
   }
 
+  /** Regression: commit() after the stream ended used to wait forever on the exited poll loop. */
+  @Test
+  void commitAfterTheStreamEndedFailsInsteadOfHanging() throws Exception {
+    String topic = SharedKafka.createTopic("commit-after-end", 1);
+    String group = SharedKafka.uniqueName("ended");
+    produceStrings(topic, 3);
+    KafkaReceiver<String, String> receiver =
+        KafkaReceiver.create(
+            SharedKafka.config(),
+            ReceiverOptions.of(group, topic),
+            new StringDeserializer(),
+            new StringDeserializer());
+    receiver.receive().doOnNext(ReceiverRecord::acknowledge).take(3).then().block(WAIT);
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (pollThreadAlive(group) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertThat(pollThreadAlive(group)).isFalse();
+    StepVerifier.create(receiver.commit())
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("not running"))
+        .verify(Duration.ofSeconds(10));
+  }
+
+  private static boolean pollThreadAlive(String group) {
+    return Thread.getAllStackTraces().keySet().stream()
+        .anyMatch(t -> t.getName().equals("rlstream-poll-" + group) && t.isAlive());
+  }
+
   private static void produceStrings(String topic, int n) {
     List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
     for (int i = 0; i < n; i++) {

@@ -44,6 +44,7 @@ public final class PollLoop implements Runnable {
   private volatile boolean stopping;
   private volatile boolean abort;
   private volatile boolean paused;
+  private volatile boolean closed;
   private long pauses;
   private long lastCommitNanos = System.nanoTime();
 
@@ -77,9 +78,14 @@ public final class PollLoop implements Runnable {
     return emitted.get() - taken.get() < options.prefetchBatches();
   }
 
-  /** Runs {@code task} on the poll thread before its next poll. Any thread. */
-  public void submit(Runnable task) {
+  /**
+   * Runs {@code task} on the poll thread before its next poll. Any thread. Returns false, and drops
+   * the task, once the loop has closed; a task that arrives while it closes still runs before the
+   * consumer is closed.
+   */
+  public boolean submit(Runnable task) {
     tasks.add(task);
+    return !(closed && tasks.remove(task));
   }
 
   /**
@@ -219,6 +225,8 @@ public final class PollLoop implements Runnable {
           options.groupId(),
           e);
     }
+    closed = true;
+    runTasks(); // tasks that arrived before the flag; later ones are refused by submit()
     try {
       consumer.close(
           org.apache.kafka.clients.consumer.CloseOptions.timeout(options.closeTimeout()));
