@@ -156,6 +156,9 @@ class TransactionalStageIT {
     while (System.nanoTime() < deadline && outputs(t.out, "read_committed").size() < 30) {
       Thread.sleep(200);
     }
+    while (System.nanoTime() < deadline && zombieError.get() == null) {
+      Thread.sleep(50); // the released zombie reaches its fenced abort on its own time
+    }
     successor.dispose();
     zombie.dispose();
     assertThat(outputs(t.out, "read_committed", 30)).hasSize(30).doesNotHaveDuplicates();
