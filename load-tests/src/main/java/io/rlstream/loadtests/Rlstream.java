@@ -16,6 +16,7 @@ public final class Rlstream {
       commands:
         broker            run a real Kafka broker in the foreground (data in .data/broker)
         bench transport   Reactor bridge vs plain kafka-clients throughput
+        bench sampler     policy sampling tokens/s with and without KV cache, memory
 
       'rlstream COMMAND --help' describes a command.
       """;
@@ -55,15 +56,16 @@ public final class Rlstream {
   private static void bench(String[] args) throws Exception {
     if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
       System.out.print(
-          "usage: rlstream bench NAME [options]\n\nbenchmarks:\n  transport   Reactor bridge vs plain kafka-clients throughput\n");
+          "usage: rlstream bench NAME [options]\n\nbenchmarks:\n  transport   Reactor bridge vs plain kafka-clients throughput\n  sampler     policy sampling tokens/s with and without KV cache, memory\n");
       return;
     }
     String[] rest = Arrays.copyOfRange(args, 1, args.length);
     switch (args[0]) {
       case "transport" -> TransportBench.main(rest, System.out);
+      case "sampler" -> SamplerBench.main(rest, System.out);
       default ->
           throw new IllegalArgumentException(
-              "unknown benchmark '" + args[0] + "'; known: transport");
+              "unknown benchmark '" + args[0] + "'; known: transport, sampler");
     }
   }
 }

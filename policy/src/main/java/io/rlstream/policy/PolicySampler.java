@@ -107,6 +107,18 @@ public final class PolicySampler implements AutoCloseable {
     return applied;
   }
 
+  /**
+   * Runs other work that needs this model (scoring, evaluation) on the model thread, between
+   * generate calls, and waits for it; grad mode is off there.
+   */
+  public <T> T submitTask(java.util.function.Supplier<T> task) {
+    try {
+      return CompletableFuture.supplyAsync(task, thread).join();
+    } catch (CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
+  }
+
   /** The version serving now. */
   public long version() {
     return version.get();

@@ -184,9 +184,25 @@ final class Sampling {
     return ids;
   }
 
-  /** Inverse-CDF draw from the top-k / nucleus-truncated distribution, sorted descending. */
+  /**
+   * Inverse-CDF draw: u·total located in the running sum of probabilities. With top-k or top-p the
+   * vocabulary is first sorted by probability and truncated; without, the draw runs on the unsorted
+   * vocabulary (same distribution, fewer native calls).
+   */
   private NDArray draw(NDManager m, NDArray logp) {
     long vocab = logp.getShape().get(1);
+    float[] u = new float[rows];
+    for (int r = 0; r < rows; r++) {
+      u[r] = (float) rng[r].nextDouble();
+    }
+    if (cfg.topK() == 0 && cfg.topP() >= 1) {
+      NDArray cdf = logp.exp().cumSum(1);
+      NDArray target = m.create(u).reshape(rows, 1).mul(cdf.get(new NDIndex(":, -1:")));
+      return cdf.lt(target)
+          .toType(DataType.INT64, false)
+          .sum(new int[] {1}, true)
+          .minimum(vocab - 1);
+    }
     NDArray order = logp.argSort(1, false);
     NDArray probs = logp.gather(order, 1).exp();
     NDArray keep = m.ones(probs.getShape(), DataType.BOOLEAN);
@@ -197,10 +213,6 @@ final class Sampling {
       keep = keep.logicalAnd(probs.cumSum(1).sub(probs).lt(cfg.topP()));
     }
     NDArray cdf = probs.mul(keep.toType(DataType.FLOAT32, false)).cumSum(1);
-    float[] u = new float[rows];
-    for (int r = 0; r < rows; r++) {
-      u[r] = (float) rng[r].nextDouble();
-    }
     NDArray target = m.create(u).reshape(rows, 1).mul(cdf.get(new NDIndex(":, -1:")));
     NDArray rank = cdf.lt(target).toType(DataType.INT64, false).sum(new int[] {1}, true);
     return order.gather(rank.minimum(vocab - 1), 1);

@@ -184,10 +184,11 @@ public final class Transformer implements AutoCloseable {
             .singletonOrThrow();
     NDArray[] rope = rotary(positions);
     NDArray bias = attentionBias(keyMask, ids.getShape().get(1), past);
+    NDArray scale = ids.getManager().create((float) (1 / Math.sqrt(config.headDim())));
     for (int layer = 0; layer < config.numLayers(); layer++) {
       String p = "model.layers." + layer + ".";
       NDArray h = rmsNorm(x, w(p + "input_layernorm.weight"));
-      x = x.add(attention(h, p + "self_attn.", rope, bias, cache, layer));
+      x = x.add(attention(h, p + "self_attn.", rope, bias, scale, cache, layer));
       h = rmsNorm(x, w(p + "post_attention_layernorm.weight"));
       x = x.add(mlp(h, p + "mlp."));
     }
@@ -196,17 +197,23 @@ public final class Transformer implements AutoCloseable {
     return Linear.linear(x, w(head)).singletonOrThrow();
   }
 
-  /** Grouped-query attention (Ainslie et al. 2023) with rotary queries and keys. */
+  /**
+   * Grouped-query attention (Ainslie et al. 2023) with rotary queries and keys. Queries and keys
+   * are rotated together in one set of ops: decoding small batches is bound by the number of native
+   * calls, not by arithmetic.
+   */
   private NDArray attention(
-      NDArray h, String p, NDArray[] rope, NDArray bias, KvCache cache, int layer) {
+      NDArray h, String p, NDArray[] rope, NDArray bias, NDArray scale, KvCache cache, int layer) {
     long b = h.getShape().get(0);
     long t = h.getShape().get(1);
     int hd = config.headDim();
-    NDArray q = heads(project(h, p + "q_proj"), b, t, config.numHeads());
-    NDArray k = heads(project(h, p + "k_proj"), b, t, config.numKvHeads());
-    NDArray v = heads(project(h, p + "v_proj"), b, t, config.numKvHeads());
-    q = rotate(q, rope);
-    k = rotate(k, rope);
+    int nq = config.numHeads();
+    int nkv = config.numKvHeads();
+    NDArray qk = project(h, p + "q_proj").concat(project(h, p + "k_proj"), 2);
+    qk = rotate(heads(qk, b, t, nq + nkv), rope); // [B, H + KV, T, hd]
+    NDArray q = qk.get(":, :" + nq);
+    NDArray k = qk.get(":, " + nq + ":");
+    NDArray v = heads(project(h, p + "v_proj"), b, t, nkv);
     if (cache != null) {
       NDArray[] kv = cache.append(layer, k, v);
       k = kv[0];
@@ -216,10 +223,9 @@ public final class Transformer implements AutoCloseable {
       k = k.repeat(1, config.groupSize());
       v = v.repeat(1, config.groupSize());
     }
-    NDArray scale = h.getManager().create((float) (1 / Math.sqrt(hd)));
     NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale).add(bias);
     NDArray out = scores.softmax(-1).matMul(v); // [B, H, T, hd]
-    out = out.transpose(0, 2, 1, 3).reshape(b, t, (long) config.numHeads() * hd);
+    out = out.transpose(0, 2, 1, 3).reshape(b, t, (long) nq * hd);
     return project(out, p + "o_proj");
   }
 
@@ -237,20 +243,23 @@ public final class Transformer implements AutoCloseable {
     return x.div(rms).mul(gain);
   }
 
-  /** cos and sin of position × frequency, {@code [B, 1, T, headDim]}, halves repeated as HF. */
+  /**
+   * cos and signed sin of position × frequency, {@code [B, 1, T, headDim]}, halves repeated as in
+   * Hugging Face: x·cos + rotate_half(x)·sin with rotate_half(x) = [−x₂, x₁] becomes x·cos +
+   * swap_halves(x)·[−sin, sin].
+   */
   private NDArray[] rotary(NDArray positions) {
     NDArray angles = positions.toType(DataType.FLOAT32, false).expandDims(2).mul(invFreq);
-    NDArray full = angles.concat(angles, -1).expandDims(1);
-    return new NDArray[] {full.cos(), full.sin()};
+    NDArray sin = angles.sin();
+    NDArray signedSin = sin.neg().concat(sin, -1).expandDims(1);
+    return new NDArray[] {angles.concat(angles, -1).expandDims(1).cos(), signedSin};
   }
 
-  /** x·cos + rotate_half(x)·sin, rotate_half(x) = [-x₂, x₁] (the Hugging Face convention). */
+  /** Rotary embedding (RoFormer, Su et al. 2021, eq. 34) of {@code [B, heads, T, headDim]}. */
   private NDArray rotate(NDArray x, NDArray[] rope) {
     long half = config.headDim() / 2;
-    NDArray x1 = x.get(":, :, :, :" + half);
-    NDArray x2 = x.get(":, :, :, " + half + ":");
-    NDArray rotated = x2.neg().concat(x1, -1);
-    return x.mul(rope[0]).add(rotated.mul(rope[1]));
+    NDArray swapped = x.get(":, :, :, " + half + ":").concat(x.get(":, :, :, :" + half), -1);
+    return x.mul(rope[0]).add(swapped.mul(rope[1]));
   }
 
   /**
@@ -270,11 +279,14 @@ public final class Transformer implements AutoCloseable {
               + ") = "
               + (past + t));
     }
+    long b = keyMask.getShape().get(0);
+    if (t == 1) { // one new token per row (decoding): it may see every real key
+      return keyMask.toType(DataType.FLOAT32, false).sub(1f).mul(-MASKED).reshape(b, 1, 1, s);
+    }
     NDArray keyIndex = m.arange(s).reshape(1, s);
     NDArray queryIndex = m.arange(t).add(past).reshape(t, 1);
     NDArray causal = keyIndex.lte(queryIndex).reshape(1, 1, t, s);
-    NDArray real =
-        keyMask.toType(DataType.BOOLEAN, false).reshape(keyMask.getShape().get(0), 1, 1, s);
+    NDArray real = keyMask.toType(DataType.BOOLEAN, false).reshape(b, 1, 1, s);
     NDArray allowed = causal.logicalAnd(real).toType(DataType.FLOAT32, false);
     return allowed.sub(1f).mul(-MASKED);
   }
