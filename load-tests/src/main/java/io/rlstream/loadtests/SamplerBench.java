@@ -116,7 +116,6 @@ public final class SamplerBench {
           "teacher-forced scoring, batch 64 x (prompt + %d): %.0f tokens/s%n",
           o.newTokens(),
           scoring);
-      double growth = rssGrowth(sampler, tok, o.rssCalls(), out);
       out.printf(
           Locale.ROOT,
           "RESULT sampler kv_speedup_b8=%.2f kv_tokens_per_s_b8=%.0f rss_growth_mb=%.1f%n",
