@@ -3,6 +3,7 @@ package io.rlstream.loadtests;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import com.sun.jna.NativeLibrary;
 import io.rlstream.policy.Generation;
 import io.rlstream.policy.ModelConfig;
 import io.rlstream.policy.Policy;
@@ -37,8 +38,8 @@ public final class SamplerBench {
         --new-tokens N   tokens sampled per completion (default 64)
         --batches A,B    batch sizes (rows) to measure (default 8,64)
         --repeats R      timed calls per measurement, median reported (default 3)
-        --rss-calls N    generate calls (batch 8, 8 new tokens) between the memory readings
-                         (default 1000)
+        --rss-calls N    generate calls (batch 8, 8 new tokens) between the memory readings,
+                         after 300 warm-up calls (default 1000)
         --device D       cpu, gpu or auto (default cpu)
       """;
 
@@ -171,15 +172,27 @@ public final class SamplerBench {
       throws IOException {
     List<int[]> prompts = prompts(tok, 8, 5);
     SamplingConfig small = SamplingConfig.sample(8, Set.of());
-    for (int i = 0; i < 20; i++) {
+    // Warm-up: the JIT (its compiled code and compiler arenas are resident memory too), the Java
+    // heap and the native allocator's arenas settle over the first few hundred calls.
+    for (int i = 0; i < 300; i++) {
       sampler.generate(prompts, 1, small, i);
     }
     double before = rssMb();
-    out.printf(Locale.ROOT, "resident memory before %d generate calls: %.1f MB%n", calls, before);
+    out.printf(
+        Locale.ROOT,
+        "resident memory before %d generate calls: %.1f MB (Java heap committed %.1f MB)%n",
+        calls,
+        before,
+        Runtime.getRuntime().totalMemory() / 1048576.0);
     for (int i = 1; i <= calls; i++) {
       sampler.generate(prompts, 1, small, i);
       if (i % 250 == 0 || i == calls) {
-        out.printf(Locale.ROOT, "  after %4d calls: %.1f MB%n", i, rssMb());
+        out.printf(
+            Locale.ROOT,
+            "  after %4d calls: %.1f MB (Java heap committed %.1f MB)%n",
+            i,
+            rssMb(),
+            Runtime.getRuntime().totalMemory() / 1048576.0);
       }
     }
     double after = rssMb();
@@ -188,9 +201,24 @@ public final class SamplerBench {
     return after - before;
   }
 
-  /** Resident set size of this process (Linux), after a GC so that Java garbage does not count. */
+  /**
+   * Resident set size of this process (Linux) after a GC and glibc's {@code malloc_trim(0)}, so
+   * that freed Java objects and free native heap held by the allocator do not count: what remains
+   * is live memory. (Read straight after a GC, RSS swings by ~150 MB between readings: the Java
+   * heap's pages are uncommitted concurrently, after the GC returns.)
+   */
   static double rssMb() throws IOException {
     System.gc();
+    try {
+      Thread.sleep(500); // G1 returns heap regions to the OS concurrently, after the GC
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      NativeLibrary.getInstance("c").getFunction("malloc_trim").invokeInt(new Object[] {0});
+    } catch (UnsatisfiedLinkError e) {
+      // not glibc: read RSS untrimmed
+    }
     for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
       if (line.startsWith("VmRSS:")) {
         return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
