@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -112,6 +113,10 @@ public record Checkpoint(ModelConfig config, Tokenizer tokenizer, Map<String, Ho
     try {
       Files.createDirectories(parent);
       Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp-");
+      if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+        // createTempDirectory makes it owner-only; a checkpoint is shared like any model dir
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+      }
       config.write(tmp.resolve("config.json"));
       tokenizer.write(tmp.resolve("tokenizer.json"));
       writeWeights(tmp, options);

@@ -31,7 +31,8 @@ public final class Tokenizer implements AutoCloseable {
 
   private Tokenizer(String json) {
     this.json = json;
-    Map<String, String> options = Map.of("addSpecialTokens", "false", "padding", "false");
+    Map<String, String> options =
+        Map.of("addSpecialTokens", "false", "padding", "false", "truncation", "false");
     try (InputStream in = new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8))) {
       this.tokenizer = HuggingFaceTokenizer.newInstance(in, options);
     } catch (IOException e) {

@@ -154,6 +154,8 @@ class CheckpointTest {
     assertThat(t.tokenId("<eos>")).isEqualTo(2);
     assertThat(t.tokenId("nope")).isEqualTo(-1);
     assertThat(t.encode("é")).containsExactly(t.tokenId("<unk>"));
+    // Regression (issue 3): DJL truncates to 512 tokens unless told not to.
+    assertThat(t.encode("7".repeat(3000))).as("no silent truncation").hasSize(3000);
     Path f = dir.resolve("tokenizer.json");
     t.write(f);
     try (Tokenizer again = Tokenizer.load(f)) {
