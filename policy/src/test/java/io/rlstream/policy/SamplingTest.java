@@ -183,6 +183,11 @@ class SamplingTest {
                     1,
                     new long[1]))
         .hasMessageContaining("max_position_embeddings");
+    assertThatThrownBy(() -> Policy.device("tpu")).hasMessageContaining("use cpu, gpu or auto");
+    if (ai.djl.engine.Engine.getInstance().getGpuCount() == 0) {
+      assertThatThrownBy(() -> Policy.device("gpu")).hasMessageContaining("--device cpu");
+      assertThat(Policy.device("auto")).isEqualTo(ai.djl.Device.cpu());
+    }
   }
 
   private static float[][] rows(float[] flat, int n) {
