@@ -100,6 +100,11 @@ public final class KafkaReceiver<K, V> {
                     return decode(batch);
                   },
                   1)
+              // An error (an undecodable record without a dead-letter topic) reaches the
+              // subscriber only after the final commit of what it acknowledged: a restarted
+              // consumer then resumes at the failing record, not before it. Regression (issue 3
+              // CI): the error used to overtake the commit.
+              .onErrorResume(e -> afterClose().then(Mono.error(e)))
               .doFinally(
                   s -> {
                     delivery.dispose();
@@ -145,6 +150,18 @@ public final class KafkaReceiver<K, V> {
     if (l != null) {
       l.stop(true);
     }
+  }
+
+  /** Stops the poll loop, committing what was acknowledged, and completes once it has closed. */
+  private Mono<Void> afterClose() {
+    PollLoop l = loop.get();
+    if (l == null) {
+      return Mono.empty();
+    }
+    l.stop(false);
+    return Mono.fromFuture(l.closed())
+        .timeout(options.closeTimeout().multipliedBy(2))
+        .onErrorResume(x -> Mono.empty());
   }
 
   /** Assignment changes of this member, replayed to late subscribers (the last 256). */

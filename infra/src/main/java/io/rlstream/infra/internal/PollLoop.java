@@ -45,6 +45,8 @@ public final class PollLoop implements Runnable {
   private volatile boolean abort;
   private volatile boolean paused;
   private volatile boolean closed;
+  private final java.util.concurrent.CompletableFuture<Void> closedFuture =
+      new java.util.concurrent.CompletableFuture<>();
   private long pauses;
   private long lastCommitNanos = System.nanoTime();
 
@@ -233,6 +235,12 @@ public final class PollLoop implements Runnable {
     } catch (RuntimeException e) {
       log.warn("closing the consumer of group {} failed", options.groupId(), e);
     }
+    closedFuture.complete(null);
+  }
+
+  /** Completes once the loop has made its final commit and closed the consumer. */
+  public java.util.concurrent.CompletableFuture<Void> closed() {
+    return closedFuture;
   }
 
   private final class Listener implements ConsumerRebalanceListener {
