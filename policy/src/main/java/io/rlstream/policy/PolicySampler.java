@@ -102,8 +102,11 @@ public final class PolicySampler implements AutoCloseable {
               new IllegalStateException(
                   "version " + old.update().version() + " superseded by " + update.version()));
     }
-    // Apply promptly even when nobody is generating.
-    thread.execute(this::applyPending);
+    try {
+      thread.execute(this::applyPending); // apply promptly even when nobody is generating
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      applied.completeExceptionally(new IllegalStateException("sampler closed"));
+    }
     return applied;
   }
 

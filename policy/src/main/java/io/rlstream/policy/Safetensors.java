@@ -214,7 +214,7 @@ public final class Safetensors {
     }
   }
 
-  private static Source source(FileChannel ch) {
+  static Source source(FileChannel ch) {
     return new Source() {
       @Override
       public int read(ByteBuffer into, long position) throws IOException {

@@ -113,16 +113,7 @@ class SafetensorsTest {
     Path f = dir.resolve("x.safetensors");
     Safetensors.write(f, sample(), TensorType.BF16);
     try (FileChannel ch = FileChannel.open(f)) {
-      Safetensors.Source src =
-          new Safetensors.Source() {
-            public int read(ByteBuffer into, long position) throws IOException {
-              return ch.read(into, position);
-            }
-
-            public long size() throws IOException {
-              return ch.size();
-            }
-          };
+      Safetensors.Source src = Safetensors.source(ch);
       Map<String, HostTensor> parts = Safetensors.readAll(src, 10); // 10 floats per part at most
       assertThat(parts.get("c").parts().length).isEqualTo(2); // [2,3,4]: one row of 12 per part
       assertThat(parts.get("a.weight").parts().length)
@@ -164,16 +155,7 @@ class SafetensorsTest {
     assertThat(entries.get(1).name()).isEqualTo("late");
     assertThat(entries.get(1).begin()).isGreaterThan(Integer.MAX_VALUE);
     try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
-      Safetensors.Source src =
-          new Safetensors.Source() {
-            public int read(ByteBuffer into, long position) throws IOException {
-              return ch.read(into, position);
-            }
-
-            public long size() throws IOException {
-              return ch.size();
-            }
-          };
+      Safetensors.Source src = Safetensors.source(ch);
       HostTensor late = Safetensors.readTensor(src, entries.get(1), HostTensor.MAX_PART_FLOATS);
       assertThat(late.values()).containsExactly(1.5f, -3f);
     }
