@@ -92,6 +92,27 @@ class CheckpointTest {
     }
   }
 
+  /** Llama exports with tied embeddings often still carry lm_head.weight; it is the embedding. */
+  @Test
+  void tiedLlamaCheckpointWithARedundantHeadLoads() throws IOException {
+    try (Policy p = Fixtures.policy(8)) {
+      Checkpoint snap = p.snapshot();
+      Map<String, HostTensor> withHead = new LinkedHashMap<>(snap.tensors());
+      withHead.put("lm_head.weight", snap.tensors().get("model.embed_tokens.weight"));
+      Path llama = Files.createDirectories(dir.resolve("llama"));
+      snap.config().write(llama.resolve("config.json"));
+      Fixtures.CHAR.write(llama.resolve("tokenizer.json"));
+      new Checkpoint(snap.config(), Fixtures.CHAR, withHead)
+          .writeWeightsForTest(llama, TensorType.F16, Long.MAX_VALUE);
+      Checkpoint loaded = Checkpoint.load(llama);
+      assertThat(loaded.tensors()).doesNotContainKey("lm_head.weight");
+      assertThat(loaded.tensors().keySet()).isEqualTo(snap.tensors().keySet());
+      try (Policy again = Policy.of(loaded, Device.cpu())) {
+        assertThat(again.model().parameterCount()).isEqualTo(p.model().parameterCount());
+      }
+    }
+  }
+
   @Test
   void savedConfigReadsBackEqual() {
     ModelConfig tiny = ModelConfig.tiny(100, 1, 2);
