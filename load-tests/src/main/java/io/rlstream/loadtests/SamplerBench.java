@@ -2,7 +2,6 @@ package io.rlstream.loadtests;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.jni.JniUtils;
 import com.sun.jna.NativeLibrary;
 import io.rlstream.policy.Generation;
 import io.rlstream.policy.ModelConfig;
@@ -151,8 +150,7 @@ public final class SamplerBench {
     }
     long total = tokens;
     return sampler.submitTask(
-        () -> {
-          JniUtils.setGradMode(false);
+        () -> { // the model thread: grad mode is off there
           double[] rates = new double[o.repeats()];
           for (int r = -1; r < o.repeats(); r++) {
             long start = System.nanoTime();

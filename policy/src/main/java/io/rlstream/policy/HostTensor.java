@@ -5,9 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * A float32 tensor in Java memory, split along its first axis into parts of at most {@link
@@ -45,17 +43,43 @@ public record HostTensor(long[] shape, float[][] parts) {
   /** Copies an engine array to Java memory. */
   public static HostTensor of(NDArray array) {
     long[] shape = array.getShape().getShape();
-    long rows = shape.length == 0 ? 1 : shape[0];
-    long rowSize = rows == 0 ? 0 : array.getShape().size() / rows;
-    long rowsPerPart = rowSize == 0 ? Math.max(rows, 1) : Math.max(1, MAX_PART_FLOATS / rowSize);
-    if (rows <= rowsPerPart) {
+    long[] partRows = partRows(shape, MAX_PART_FLOATS);
+    if (partRows.length == 1) {
       return of(shape, array.toFloatArray());
     }
-    List<float[]> parts = new ArrayList<>();
-    for (long r = 0; r < rows; r += rowsPerPart) {
-      parts.add(array.get(r + ":" + Math.min(rows, r + rowsPerPart)).toFloatArray());
+    float[][] parts = new float[partRows.length][];
+    long row = 0;
+    for (int i = 0; i < parts.length; i++) {
+      parts[i] = array.get(row + ":" + (row + partRows[i])).toFloatArray();
+      row += partRows[i];
     }
-    return new HostTensor(shape, parts.toArray(float[][]::new));
+    return new HostTensor(shape, parts);
+  }
+
+  /**
+   * Rows (along the first axis) of each part when a tensor of {@code shape} is split into parts of
+   * at most {@code maxPartFloats} values; a scalar is one part of one row.
+   */
+  static long[] partRows(long[] shape, long maxPartFloats) {
+    long rows = shape.length == 0 ? 1 : shape[0];
+    long perPart = Math.max(1, maxPartFloats / Math.max(1, rowSize(shape)));
+    if (rows <= perPart) {
+      return new long[] {rows};
+    }
+    long[] parts = new long[Math.toIntExact((rows + perPart - 1) / perPart)];
+    for (int i = 0; i < parts.length; i++) {
+      parts[i] = Math.min(perPart, rows - i * perPart);
+    }
+    return parts;
+  }
+
+  /** Values per row of the first axis (1 for a scalar). */
+  static long rowSize(long[] shape) {
+    long n = 1;
+    for (int i = 1; i < shape.length; i++) {
+      n = Math.multiplyExact(n, shape[i]);
+    }
+    return n;
   }
 
   public long size() {
@@ -81,7 +105,7 @@ public record HostTensor(long[] shape, float[][] parts) {
     if (parts.length == 1) {
       return manager.create(parts[0], new Shape(shape));
     }
-    long rowSize = size() / shape[0];
+    long rowSize = rowSize(shape);
     NDList pieces = new NDList();
     for (float[] p : parts) {
       long[] s = shape.clone();

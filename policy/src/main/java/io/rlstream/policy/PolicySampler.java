@@ -2,18 +2,21 @@ package io.rlstream.policy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,17 +67,12 @@ public final class PolicySampler implements AutoCloseable {
         () -> {
           applyPending();
           long start = System.nanoTime();
-          long[] newTokens = new long[1];
           List<List<Completion>> out =
               Sampling.run(
-                  policy.model(),
-                  policy.tokenizer(),
-                  copy,
-                  samplesPerPrompt,
-                  config,
-                  seed,
-                  newTokens);
-          return new Generation(version.get(), out, newTokens[0], System.nanoTime() - start);
+                  policy.model(), policy.tokenizer(), copy, samplesPerPrompt, config, seed);
+          long newTokens =
+              out.stream().flatMap(List::stream).mapToLong(c -> c.tokens().length).sum();
+          return new Generation(version.get(), out, newTokens, System.nanoTime() - start);
         },
         thread);
   }
@@ -82,11 +80,7 @@ public final class PolicySampler implements AutoCloseable {
   /** {@link #submit} and wait; errors are rethrown unwrapped. */
   public Generation generate(
       List<int[]> prompts, int samplesPerPrompt, SamplingConfig config, long seed) {
-    try {
-      return submit(prompts, samplesPerPrompt, config, seed).join();
-    } catch (CompletionException e) {
-      throw e.getCause() instanceof RuntimeException r ? r : e;
-    }
+    return join(submit(prompts, samplesPerPrompt, config, seed));
   }
 
   /**
@@ -104,7 +98,7 @@ public final class PolicySampler implements AutoCloseable {
     }
     try {
       thread.execute(this::applyPending); // apply promptly even when nobody is generating
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    } catch (RejectedExecutionException e) {
       applied.completeExceptionally(new IllegalStateException("sampler closed"));
     }
     return applied;
@@ -114,9 +108,13 @@ public final class PolicySampler implements AutoCloseable {
    * Runs other work that needs this model (scoring, evaluation) on the model thread, between
    * generate calls, and waits for it; grad mode is off there.
    */
-  public <T> T submitTask(java.util.function.Supplier<T> task) {
+  public <T> T submitTask(Supplier<T> task) {
+    return join(CompletableFuture.supplyAsync(task, thread));
+  }
+
+  private static <T> T join(CompletableFuture<T> future) {
     try {
-      return CompletableFuture.supplyAsync(task, thread).join();
+      return future.join();
     } catch (CompletionException e) {
       throw e.getCause() instanceof RuntimeException r ? r : e;
     }
@@ -164,26 +162,15 @@ public final class PolicySampler implements AutoCloseable {
               + " is not newer than the serving version "
               + version.get());
     }
-    Map<String, NDArray> params = policy.model().parameters();
-    List<String> problems = new ArrayList<>();
-    params.forEach(
-        (name, a) -> {
-          HostTensor t = update.tensors().get(name);
-          if (t == null) {
-            problems.add("missing " + name);
-          } else if (!Arrays.equals(t.shape(), a.getShape().getShape())) {
-            problems.add(
-                name + " has shape " + Arrays.toString(t.shape()) + ", serving " + a.getShape());
-          }
-        });
-    update.tensors().keySet().stream()
-        .filter(n -> !params.containsKey(n))
-        .forEach(n -> problems.add("unexpected " + n));
+    Map<String, Shape> given = new HashMap<>();
+    update.tensors().forEach((name, t) -> given.put(name, new Shape(t.shape())));
+    List<String> problems = Transformer.misfits(policy.config(), given);
     if (!problems.isEmpty()) {
       throw new IllegalArgumentException(String.join("; ", problems));
     }
+    Map<String, NDArray> params = policy.model().parameters();
     try (NDManager staging = NDManager.newBaseManager(policy.model().device())) {
-      Map<String, NDArray> fresh = new java.util.HashMap<>();
+      Map<String, NDArray> fresh = new HashMap<>();
       // duplicate(): an array made from a Java buffer borrows that buffer's memory, which
       // intern() would leave unowned; a clone owns its storage.
       params

@@ -165,24 +165,19 @@ public final class Safetensors {
   }
 
   static HostTensor readTensor(Source source, Entry e, int maxPartFloats) throws IOException {
-    long total = e.size();
-    long rows = e.shape().length == 0 ? 1 : e.shape()[0];
-    long rowSize = rows == 0 ? 0 : total / rows;
-    long rowsPerPart = rowSize == 0 ? Math.max(rows, 1) : Math.max(1, maxPartFloats / rowSize);
-    List<float[]> parts = new ArrayList<>();
+    long[] partRows = HostTensor.partRows(e.shape(), maxPartFloats);
+    long rowSize = HostTensor.rowSize(e.shape());
+    float[][] parts = new float[partRows.length][];
     long at = e.begin();
-    for (long r = 0; r < Math.max(rows, 1); r += rowsPerPart) {
-      int floats = Math.toIntExact(Math.min(rowsPerPart, rows - r) * rowSize);
-      if (rows == 0 || e.shape().length == 0) {
-        floats = Math.toIntExact(total);
-      }
+    for (int i = 0; i < parts.length; i++) {
+      int floats = Math.toIntExact(partRows[i] * rowSize);
       ByteBuffer buf =
           ByteBuffer.allocate(floats * e.type().bytes()).order(ByteOrder.LITTLE_ENDIAN);
       readFully(source, buf, at);
       at += buf.capacity();
-      parts.add(widen(buf.flip(), e.type(), floats));
+      parts[i] = widen(buf.flip(), e.type(), floats);
     }
-    return new HostTensor(e.shape(), parts.toArray(float[][]::new));
+    return new HostTensor(e.shape(), parts);
   }
 
   private static float[] widen(ByteBuffer buf, TensorType type, int n) {

@@ -29,7 +29,6 @@ final class Sampling {
   private final String[] text;
   private final SplittableRandom[] rng;
   private final int width; // longest prompt: the left-padded prefix width
-  private long newTokens;
 
   private Sampling(
       Transformer model,
@@ -39,7 +38,7 @@ final class Sampling {
       SamplingConfig cfg,
       long seed) {
     this.model = model;
-    this.tokenizer = tokenizer;
+    this.tokenizer = java.util.Objects.requireNonNull(tokenizer, "tokenizer");
     this.cfg = cfg;
     this.rows = prompts.size() * g;
     this.prompts = new int[rows][];
@@ -84,8 +83,7 @@ final class Sampling {
       List<int[]> prompts,
       int g,
       SamplingConfig cfg,
-      long seed,
-      long[] newTokens) {
+      long seed) {
     if (prompts.isEmpty() || g <= 0) {
       throw new IllegalArgumentException("need at least one prompt and one sample per prompt");
     }
@@ -97,7 +95,6 @@ final class Sampling {
         s.decodeWithoutCache(manager);
       }
     }
-    newTokens[0] = s.newTokens;
     return s.results(prompts.size(), g);
   }
 
@@ -119,7 +116,7 @@ final class Sampling {
         long[] chosen;
         try (NDManager m = manager.newSubManager()) {
           NDArray logits = model.forward(m.create(ids), m.create(pos), m.create(keyMask), cache);
-          chosen = choose(m, logits.get(new NDIndex(":, -1, :")), step);
+          chosen = choose(m, logits.get(new NDIndex(":, -1, :")));
         }
         if (done()) {
           return;
@@ -152,7 +149,7 @@ final class Sampling {
       }
       try (NDManager m = manager.newSubManager()) {
         NDArray logits = model.forward(m.create(ids), m.create(pos), m.create(mask), null);
-        choose(m, logits.get(new NDIndex(":, -1, :")), step);
+        choose(m, logits.get(new NDIndex(":, -1, :")));
       }
       if (done()) {
         return;
@@ -164,7 +161,7 @@ final class Sampling {
    * Picks one token per row from {@code logits [rows, V]} and records it for unfinished rows.
    * Returns the chosen ids (finished rows keep decoding in lock step; their tokens are dropped).
    */
-  private long[] choose(NDManager m, NDArray logits, int step) {
+  private long[] choose(NDManager m, NDArray logits) {
     NDArray tokens;
     NDArray logp;
     if (cfg.temperature() == 0) {
@@ -196,12 +193,7 @@ final class Sampling {
       u[r] = (float) rng[r].nextDouble();
     }
     if (cfg.topK() == 0 && cfg.topP() >= 1) {
-      NDArray cdf = logp.exp().cumSum(1);
-      NDArray target = m.create(u).reshape(rows, 1).mul(cdf.get(new NDIndex(":, -1:")));
-      return cdf.lt(target)
-          .toType(DataType.INT64, false)
-          .sum(new int[] {1}, true)
-          .minimum(vocab - 1);
+      return locate(m, logp.exp().cumSum(1), u);
     }
     NDArray order = logp.argSort(1, false);
     NDArray probs = logp.gather(order, 1).exp();
@@ -213,19 +205,23 @@ final class Sampling {
       keep = keep.logicalAnd(probs.cumSum(1).sub(probs).lt(cfg.topP()));
     }
     NDArray cdf = probs.mul(keep.toType(DataType.FLOAT32, false)).cumSum(1);
+    return order.gather(locate(m, cdf, u), 1);
+  }
+
+  /** Per row, the first index whose running sum {@code cdf [rows, V]} reaches u·total. */
+  private NDArray locate(NDManager m, NDArray cdf, float[] u) {
+    long vocab = cdf.getShape().get(1);
     NDArray target = m.create(u).reshape(rows, 1).mul(cdf.get(new NDIndex(":, -1:")));
-    NDArray rank = cdf.lt(target).toType(DataType.INT64, false).sum(new int[] {1}, true);
-    return order.gather(rank.minimum(vocab - 1), 1);
+    return cdf.lt(target).toType(DataType.INT64, false).sum(new int[] {1}, true).minimum(vocab - 1);
   }
 
   private void record(int r, int token, float logp) {
     int n = produced[r]++;
     out[r][n] = token;
     outLogp[r][n] = logp;
-    newTokens++;
     if (cfg.stopTokenIds().contains(token)) {
       finish[r] = FinishReason.STOP;
-    } else if (!cfg.stopStrings().isEmpty() && tokenizer != null) {
+    } else if (!cfg.stopStrings().isEmpty()) {
       String sofar = tokenizer.decode(Arrays.copyOf(out[r], n + 1));
       for (String stop : cfg.stopStrings()) {
         int at = sofar.indexOf(stop);
@@ -266,7 +262,7 @@ final class Sampling {
       for (int s = 0; s < g; s++) {
         int r = i * g + s;
         int[] tokens = Arrays.copyOf(out[r], produced[r]);
-        String t = text[r] != null ? text[r] : tokenizer == null ? "" : tokenizer.decode(tokens);
+        String t = text[r] != null ? text[r] : tokenizer.decode(tokens);
         group.add(new Completion(tokens, Arrays.copyOf(outLogp[r], produced[r]), t, finish[r]));
       }
       groups.add(List.copyOf(group));

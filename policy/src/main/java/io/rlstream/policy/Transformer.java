@@ -56,26 +56,15 @@ public final class Transformer implements AutoCloseable {
    * manager and closed with it). Names and shapes must be exactly {@link #shapes(ModelConfig)}.
    */
   public static Transformer of(ModelConfig config, Map<String, NDArray> weights, Device device) {
-    Map<String, Shape> expected = shapes(config);
-    List<String> problems = new ArrayList<>();
-    expected.forEach(
-        (name, shape) -> {
-          NDArray w = weights.get(name);
-          if (w == null) {
-            problems.add("missing " + name + " " + shape);
-          } else if (!w.getShape().equals(shape)) {
-            problems.add(name + " has shape " + w.getShape() + ", expected " + shape);
-          }
-        });
-    weights.keySet().stream()
-        .filter(n -> !expected.containsKey(n))
-        .forEach(n -> problems.add("unexpected tensor " + n));
+    Map<String, Shape> given = new LinkedHashMap<>();
+    weights.forEach((name, w) -> given.put(name, w.getShape()));
+    List<String> problems = misfits(config, given);
     if (!problems.isEmpty()) {
       throw new IllegalArgumentException("weights do not fit " + config + ": " + problems);
     }
     NDManager manager = NDManager.newBaseManager(device);
     Map<String, NDArray> params = new LinkedHashMap<>();
-    expected
+    shapes(config)
         .keySet()
         .forEach(
             n -> {
@@ -84,6 +73,28 @@ public final class Transformer implements AutoCloseable {
               params.put(n, w);
             });
     return new Transformer(config, manager, params);
+  }
+
+  /**
+   * What keeps tensors named and shaped as {@code given} from being this config's weights: each
+   * missing, misshapen or unexpected tensor, named; empty when they fit.
+   */
+  static List<String> misfits(ModelConfig config, Map<String, Shape> given) {
+    Map<String, Shape> expected = shapes(config);
+    List<String> problems = new ArrayList<>();
+    expected.forEach(
+        (name, shape) -> {
+          Shape actual = given.get(name);
+          if (actual == null) {
+            problems.add("missing " + name + " " + shape);
+          } else if (!actual.equals(shape)) {
+            problems.add(name + " has shape " + actual + ", expected " + shape);
+          }
+        });
+    given.keySet().stream()
+        .filter(n -> !expected.containsKey(n))
+        .forEach(n -> problems.add("unexpected tensor " + n));
+    return problems;
   }
 
   /**

@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -183,9 +182,5 @@ class CheckpointTest {
       assertThat(again.encode("3*4=12")).isEqualTo(t.encode("3*4=12"));
     }
     assertThatThrownBy(() -> Tokenizer.builtIn("nope")).hasMessageContaining("'char'");
-  }
-
-  static List<String> names(Map<String, ?> m) {
-    return List.copyOf(m.keySet());
   }
 }

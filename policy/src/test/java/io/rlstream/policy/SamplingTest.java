@@ -32,7 +32,7 @@ class SamplingTest {
     boolean grad = JniUtils.isGradMode();
     JniUtils.setGradMode(false);
     try {
-      return Sampling.run(policy.model(), policy.tokenizer(), PROMPTS, 4, cfg, seed, new long[1]);
+      return Sampling.run(policy.model(), policy.tokenizer(), PROMPTS, 4, cfg, seed);
     } finally {
       JniUtils.setGradMode(grad);
     }
@@ -180,8 +180,7 @@ class SamplingTest {
                     List.of(new int[300]),
                     1,
                     SamplingConfig.greedy(10, Set.of()),
-                    1,
-                    new long[1]))
+                    1))
         .hasMessageContaining("max_position_embeddings");
     assertThatThrownBy(() -> Policy.device("tpu")).hasMessageContaining("use cpu, gpu or auto");
     if (ai.djl.engine.Engine.getInstance().getGpuCount() == 0) {

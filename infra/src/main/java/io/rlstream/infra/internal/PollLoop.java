@@ -7,6 +7,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -45,8 +46,7 @@ public final class PollLoop implements Runnable {
   private volatile boolean abort;
   private volatile boolean paused;
   private volatile boolean closed;
-  private final java.util.concurrent.CompletableFuture<Void> closedFuture =
-      new java.util.concurrent.CompletableFuture<>();
+  private final CompletableFuture<Void> closedFuture = new CompletableFuture<>();
   private long pauses;
   private long lastCommitNanos = System.nanoTime();
 
@@ -239,7 +239,7 @@ public final class PollLoop implements Runnable {
   }
 
   /** Completes once the loop has made its final commit and closed the consumer. */
-  public java.util.concurrent.CompletableFuture<Void> closed() {
+  public CompletableFuture<Void> closed() {
     return closedFuture;
   }
 
