@@ -152,6 +152,14 @@ public final class KafkaReceiver<K, V> {
     }
   }
 
+  /**
+   * Stops consuming, committing what was acknowledged, and completes once the consumer has closed:
+   * what an owner calls after cancelling its subscription to wait for the final commit.
+   */
+  public Mono<Void> close() {
+    return afterClose();
+  }
+
   /** Stops the poll loop, committing what was acknowledged, and completes once it has closed. */
   private Mono<Void> afterClose() {
     PollLoop l = loop.get();

@@ -58,6 +58,7 @@ public final class TransactionalStage<KI, VI, KO, VO> {
   private final Serializer<VO> valueOut;
   private final Processor<KI, VI, KO, VO> processor;
   private final AtomicBoolean running = new AtomicBoolean();
+  private volatile Thread thread;
 
   public TransactionalStage(
       KafkaClientConfig config,
@@ -110,6 +111,25 @@ public final class TransactionalStage<KI, VI, KO, VO> {
             config, options, keyIn, valueIn, keyOut, valueOut, processor::process, sink, worker);
     sink.onRequest(loop::request);
     sink.onDispose(loop::stop);
-    KafkaSender.daemon(loop, "rlstream-stage-" + options.name()).start();
+    Thread t = KafkaSender.daemon(loop, "rlstream-stage-" + options.name());
+    thread = t;
+    t.start();
+  }
+
+  /**
+   * Waits until the stage's thread has aborted any open transaction and closed its clients, after
+   * the run was cancelled or ended; true if it has within {@code timeout}.
+   */
+  public boolean awaitStopped(java.time.Duration timeout) {
+    Thread t = thread;
+    if (t == null) {
+      return true;
+    }
+    try {
+      t.join(timeout.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return !t.isAlive();
   }
 }

@@ -93,7 +93,7 @@ public final class Policy implements AutoCloseable {
     return new Checkpoint(config, tokenizer, hostWeights(model));
   }
 
-  static Map<String, HostTensor> hostWeights(Transformer model) {
+  public static Map<String, HostTensor> hostWeights(Transformer model) {
     Map<String, HostTensor> out = new LinkedHashMap<>();
     model.parameters().forEach((name, a) -> out.put(name, HostTensor.of(a)));
     return out;

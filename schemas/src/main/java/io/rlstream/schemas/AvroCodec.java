@@ -183,7 +183,7 @@ public final class AvroCodec<T extends SpecificRecord> {
    * Avro 1.12 refuses to instantiate classes outside a trusted list (CVE-2024-47561 hardening); our
    * generated records are trusted in addition to whatever the process already trusts.
    */
-  private static void trustGeneratedClasses() {
+  static void trustGeneratedClasses() {
     ClassSecurityValidator.ClassSecurityPredicate previous = ClassSecurityValidator.getGlobal();
     ClassSecurityValidator.setGlobal(
         c -> c.getName().startsWith("io.rlstream.schemas.") || previous.isTrusted(c));

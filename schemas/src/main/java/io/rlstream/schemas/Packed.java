@@ -10,6 +10,12 @@ import java.util.Objects;
  * field rather than 512 boxed values. Any language reads them with a 4-byte little-endian loop.
  */
 public final class Packed {
+  static {
+    // record builders fill defaults (e.g. Completion.source) by loading our generated classes,
+    // which Avro 1.12 refuses unless trusted; records with packed fields are built after this
+    AvroCodec.trustGeneratedClasses();
+  }
+
   private Packed() {}
 
   /** Packs {@code values} as little-endian int32. */

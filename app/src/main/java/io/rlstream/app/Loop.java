@@ -1,0 +1,143 @@
+package io.rlstream.app;
+
+import ai.djl.Device;
+import io.rlstream.generator.GeneratorService;
+import io.rlstream.generator.Prompt;
+import io.rlstream.generator.PromptSource;
+import io.rlstream.infra.KafkaClientConfig;
+import io.rlstream.judge.GroupScorer;
+import io.rlstream.judge.JudgeService;
+import io.rlstream.judge.MathAnswerVerifier;
+import io.rlstream.learner.AdamW;
+import io.rlstream.learner.GrpoLoss;
+import io.rlstream.learner.LearnerService;
+import io.rlstream.learner.PolicyTrainer;
+import io.rlstream.policy.Checkpoint;
+import io.rlstream.policy.Policy;
+import io.rlstream.policy.PolicySampler;
+import io.rlstream.schemas.TopicNames;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The three services of one RL loop — generator, judge, learner — wired from one {@link
+ * LoopConfig}, each with its own Kafka clients exactly as when run as separate processes; here in
+ * one JVM for the demo, the tests and the benchmark. Closing stops the generator first (nothing new
+ * enters), then the judge, then the learner.
+ */
+public final class Loop implements AutoCloseable {
+  public final GeneratorService generator;
+  public final JudgeService judge;
+  public final LearnerService learner;
+  private final Policy learnerPolicy;
+  private final Policy reference;
+
+  private Loop(
+      GeneratorService generator,
+      JudgeService judge,
+      LearnerService learner,
+      Policy learnerPolicy,
+      Policy reference) {
+    this.generator = generator;
+    this.judge = judge;
+    this.learner = learner;
+    this.learnerPolicy = learnerPolicy;
+    this.reference = reference;
+  }
+
+  /**
+   * Builds (does not start) the loop from a warm-start checkpoint: the learner and the generator
+   * each load their own copy; the reference loads only when the KL term needs it.
+   */
+  public static Loop create(
+      KafkaClientConfig kafka,
+      TopicNames topics,
+      LoopConfig config,
+      Checkpoint warmStart,
+      Device device,
+      List<Prompt> trainPrompts,
+      String runId,
+      Consumer<LearnerService.StepReport> onStep) {
+    List<AutoCloseable> made = new ArrayList<>();
+    try {
+      Policy learnerPolicy = track(made, Policy.of(warmStart, device));
+      Policy reference = config.klBeta() > 0 ? track(made, Policy.of(warmStart, device)) : null;
+      PolicyTrainer trainer =
+          new PolicyTrainer(
+              learnerPolicy.model(),
+              reference == null ? null : reference.model(),
+              new GrpoLoss(config.loss()),
+              new AdamW(config.optimizer()));
+      LearnerService.Config lc =
+          LearnerService.Config.of(config.groupsPerStep(), config.publishEvery());
+      LearnerService learner =
+          track(made, new LearnerService(kafka, topics, lc, trainer, 0, onStep));
+      JudgeService judge =
+          track(
+              made,
+              new JudgeService(
+                  kafka,
+                  topics,
+                  GroupScorer.of(new MathAnswerVerifier()),
+                  "rl-judge-math",
+                  "rl-judge-math-" + runId));
+      PolicySampler sampler =
+          track(made, new PolicySampler("generator", Policy.of(warmStart, device), 0));
+      GeneratorService generator =
+          new GeneratorService(
+              kafka,
+              topics,
+              new GeneratorService.Config(
+                  runId,
+                  config.promptsPerBatch(),
+                  config.groupSize(),
+                  config.sampling(Set.copyOf(warmStart.config().eosTokenIds())),
+                  config.maxVersionsAhead(),
+                  lc.groupsPerVersion(),
+                  config.seed()),
+              sampler,
+              new PromptSource(trainPrompts, config.seed()));
+      return new Loop(generator, judge, learner, learnerPolicy, reference);
+    } catch (RuntimeException e) {
+      for (AutoCloseable c : made) {
+        try {
+          c.close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
+  }
+
+  private static <T extends AutoCloseable> T track(List<AutoCloseable> made, T resource) {
+    made.add(0, resource);
+    return resource;
+  }
+
+  public Loop start() {
+    learner.start();
+    judge.start();
+    generator.start();
+    return this;
+  }
+
+  /** The learner's current weights as a checkpoint (taken between steps). */
+  public Checkpoint learnerSnapshot() {
+    return learner.onTrainingThread(learnerPolicy::snapshot);
+  }
+
+  @Override
+  public void close() {
+    generator.close();
+    generator.sampler().close();
+    judge.close();
+    learner.close();
+    learnerPolicy.close();
+    if (reference != null) {
+      reference.close();
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package io.rlstream.app;
+
+import io.rlstream.infra.BrokerCommand;
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.ServiceLoader;
+
+/**
+ * Entry point of the {@code ./rlstream} launcher: one subcommand per service or tool. Benchmarks
+ * come from {@link BenchCommand} providers on the classpath (the {@code load-tests} module), so the
+ * module graph keeps pointing one way.
+ */
+public final class Rlstream {
+  static final String USAGE =
+      """
+      usage: rlstream COMMAND [options]
+
+      commands:
+        demo         the whole loop on an embedded broker: warm start, RL, held-out accuracy before/after
+        sft          warm-start the tiny policy on the arithmetic task and save the checkpoint
+        eval         held-out accuracy of a checkpoint (greedy)
+        generator    the generator service against a Kafka cluster
+        judge        the judge service (math verifier) against a Kafka cluster
+        learner      the GRPO learner service against a Kafka cluster
+        broker       a real Kafka broker in the foreground (data in .data/broker)
+        bench NAME   benchmarks: %s
+
+      'rlstream COMMAND --help' describes a command.
+      """;
+
+  private Rlstream() {}
+
+  public static void main(String[] args) {
+    try {
+      run(args, System.out);
+    } catch (IllegalArgumentException e) {
+      System.err.println("rlstream: " + e.getMessage());
+      System.exit(2);
+    } catch (Exception e) {
+      System.err.println("rlstream: " + e);
+      e.printStackTrace();
+      System.exit(1);
+    }
+    System.exit(0); // client and scheduler threads must not keep a finished command alive
+  }
+
+  static void run(String[] args, PrintStream out) throws Exception {
+    Map<String, BenchCommand> benches = benches();
+    String usage = USAGE.formatted(String.join(", ", benches.keySet()));
+    if (args.length == 0
+        || args[0].equals("-h")
+        || args[0].equals("--help")
+        || args[0].equals("help")) {
+      out.print(usage);
+      return;
+    }
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    switch (args[0]) {
+      case "demo" -> Demo.run(rest, out);
+      case "sft" -> ServiceCommands.sft(rest, out);
+      case "eval" -> ServiceCommands.eval(rest, out);
+      case "generator" -> ServiceCommands.generator(rest, out);
+      case "judge" -> ServiceCommands.judge(rest, out);
+      case "learner" -> ServiceCommands.learner(rest, out);
+      case "broker" -> BrokerCommand.run(rest);
+      case "bench" -> bench(rest, benches, out);
+      default -> throw new IllegalArgumentException("unknown command '" + args[0] + "'\n" + usage);
+    }
+  }
+
+  private static Map<String, BenchCommand> benches() {
+    Map<String, BenchCommand> out = new LinkedHashMap<>();
+    ServiceLoader.load(BenchCommand.class).forEach(b -> out.put(b.name(), b));
+    return out;
+  }
+
+  private static void bench(String[] args, Map<String, BenchCommand> benches, PrintStream out)
+      throws Exception {
+    if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
+      StringBuilder s = new StringBuilder("usage: rlstream bench NAME [options]\n\nbenchmarks:\n");
+      benches
+          .values()
+          .forEach(b -> s.append(String.format("  %-10s %s%n", b.name(), b.description())));
+      out.print(s);
+      return;
+    }
+    BenchCommand b = benches.get(args[0]);
+    if (b == null) {
+      throw new IllegalArgumentException(
+          "unknown benchmark '" + args[0] + "'; known: " + String.join(", ", benches.keySet()));
+    }
+    b.run(Arrays.copyOfRange(args, 1, args.length), out);
+  }
+}

@@ -1,0 +1,275 @@
+package io.rlstream.app;
+
+import ai.djl.Device;
+import io.rlstream.generator.ArithmeticTask;
+import io.rlstream.generator.GeneratorService;
+import io.rlstream.generator.JsonlPrompts;
+import io.rlstream.generator.Prompt;
+import io.rlstream.generator.PromptSource;
+import io.rlstream.infra.KafkaClientConfig;
+import io.rlstream.infra.TopicAdmin;
+import io.rlstream.judge.GroupScorer;
+import io.rlstream.judge.JudgeService;
+import io.rlstream.judge.MathAnswerVerifier;
+import io.rlstream.learner.AdamW;
+import io.rlstream.learner.GrpoLoss;
+import io.rlstream.learner.LearnerService;
+import io.rlstream.learner.PolicyTrainer;
+import io.rlstream.policy.Checkpoint;
+import io.rlstream.policy.Policy;
+import io.rlstream.policy.PolicySampler;
+import io.rlstream.schemas.TopicNames;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The subcommands that run one piece: {@code sft}, {@code eval}, and each service on its own
+ * against any Kafka cluster ({@code --bootstrap-servers}), until Ctrl-C (SIGTERM), which stops it
+ * cleanly: the generator lets what it sampled be acknowledged, the judge aborts its open
+ * transaction, the learner commits what it trained on.
+ */
+final class ServiceCommands {
+  private static final String KAFKA_HELP =
+      """
+        --bootstrap-servers H:P  the Kafka cluster (default localhost:9092)
+        --topic-prefix P         use P.rl.samples, P.rl.scored, ... (default: none)
+        --create-topics          create missing topics with rlstream's defaults first
+      """;
+
+  private ServiceCommands() {}
+
+  static void sft(String[] argv, PrintStream out) {
+    Args a = new Args("sft", argv);
+    if (a.help()) {
+      out.print(
+          "usage: rlstream sft [--out DIR] [options]\n\nTrains the tiny policy on a small, partly"
+              + " noisy set of arithmetic problems and saves the checkpoint (default"
+              + " .data/sft/<settings>, which the demo reuses).\n\noptions:\n"
+              + "  --out DIR               where to save\n"
+              + WarmStartOptions.HELP);
+      return;
+    }
+    WarmStart warm = WarmStartOptions.from(a);
+    String dir = a.string("out", home().resolve(".data/sft/" + warm.fingerprint()).toString());
+    a.rejectUnknown();
+    ArithmeticTask task = ArithmeticTask.twoDigit();
+    Checkpoint c = WarmStartOptions.train(warm, task, out);
+    c.save(Path.of(dir), Checkpoint.SaveOptions.DEFAULT);
+    Evaluator eval = new Evaluator(task.heldOut(500), new MathAnswerVerifier(), 6);
+    out.printf(
+        Locale.ROOT,
+        "saved %s; held-out accuracy %.3f (500 problems, greedy)%n",
+        dir,
+        Demo.accuracy(c, eval, Device.cpu()));
+  }
+
+  static void eval(String[] argv, PrintStream out) {
+    Args a = new Args("eval", argv);
+    if (a.help()) {
+      out.print(
+          "usage: rlstream eval --checkpoint DIR [--size N] [--prompts FILE.jsonl] [--device D]\n\n"
+              + "Greedy accuracy of a checkpoint on the arithmetic task's held-out split, or on a"
+              + " JSONL file of {\"prompt\", \"answer\"} lines, scored by the math verifier.\n");
+      return;
+    }
+    String ckpt = required(a, "checkpoint");
+    int size = a.integer("size", 500, 1, 1000);
+    String file = a.string("prompts", null);
+    Device device = Policy.device(a.string("device", "cpu"));
+    int maxNew = a.integer("max-new-tokens", 6, 1, 4096);
+    a.rejectUnknown();
+    List<Prompt> prompts =
+        file == null
+            ? ArithmeticTask.twoDigit().heldOut(size)
+            : JsonlPrompts.read(Path.of(file), "jsonl");
+    Evaluator e = new Evaluator(prompts, new MathAnswerVerifier(), maxNew);
+    double acc = Demo.accuracy(Checkpoint.load(Path.of(ckpt)), e, device);
+    out.printf(Locale.ROOT, "accuracy %.4f on %d prompts%n", acc, prompts.size());
+  }
+
+  static void generator(String[] argv, PrintStream out) throws Exception {
+    Args a = new Args("generator", argv);
+    if (a.help()) {
+      out.print(
+          "usage: rlstream generator --checkpoint DIR [options]\n\nSamples groups from the"
+              + " checkpoint's policy for the arithmetic task's training split (or --prompts"
+              + " FILE.jsonl) to rl.samples and follows rl.policy for new versions.\n\noptions:\n"
+              + "  --prompts FILE.jsonl    {\"prompt\", \"answer\"} lines instead of the built-in task\n"
+              + "  --run-id ID             written to every group (default: generator)\n"
+              + "  --device cpu|gpu|auto\n"
+              + KAFKA_HELP
+              + LoopConfig.HELP);
+      return;
+    }
+    Kafka k = Kafka.from(a);
+    Checkpoint ckpt = Checkpoint.load(Path.of(required(a, "checkpoint")));
+    String file = a.string("prompts", null);
+    String runId = a.string("run-id", "generator");
+    Device device = Policy.device(a.string("device", "cpu"));
+    LoopConfig loop = LoopConfig.from(a);
+    a.rejectUnknown();
+    List<Prompt> prompts =
+        file == null
+            ? ArithmeticTask.twoDigit().train()
+            : JsonlPrompts.read(Path.of(file), "jsonl");
+    k.prepare();
+    PolicySampler sampler = new PolicySampler("generator", Policy.of(ckpt, device), 0);
+    GeneratorService g =
+        new GeneratorService(
+            k.config,
+            k.topics,
+            new GeneratorService.Config(
+                runId,
+                loop.promptsPerBatch(),
+                loop.groupSize(),
+                loop.sampling(Set.copyOf(ckpt.config().eosTokenIds())),
+                loop.maxVersionsAhead(),
+                loop.groupsPerStep() * loop.publishEvery(),
+                loop.seed()),
+            sampler,
+            new PromptSource(prompts, loop.seed()));
+    untilStopped(
+        g::start,
+        () -> {
+          g.close();
+          sampler.close();
+        },
+        () ->
+            out.printf(
+                "generator: version %d, %d groups acknowledged, %d versions refused%n",
+                g.version(), g.acknowledged(), g.refusedVersions()));
+  }
+
+  static void judge(String[] argv, PrintStream out) throws Exception {
+    Args a = new Args("judge", argv);
+    if (a.help()) {
+      out.print(
+          "usage: rlstream judge [options]\n\nScores rl.samples with the math verifier and writes"
+              + " rl.scored exactly once (Kafka transactions).\n\noptions:\n"
+              + "  --instance-id ID        stable per instance, unique among live ones (default judge-0)\n"
+              + KAFKA_HELP);
+      return;
+    }
+    Kafka k = Kafka.from(a);
+    String instance = a.string("instance-id", "judge-0");
+    a.rejectUnknown();
+    k.prepare();
+    JudgeService j =
+        new JudgeService(
+            k.config,
+            k.topics,
+            GroupScorer.of(new MathAnswerVerifier()),
+            "rl-judge-math",
+            "rl-judge-math-" + instance);
+    untilStopped(
+        j::start,
+        j::close,
+        () -> out.printf("judge: %d scored, %d dead-lettered%n", j.scored(), j.deadLettered()));
+  }
+
+  static void learner(String[] argv, PrintStream out) throws Exception {
+    Args a = new Args("learner", argv);
+    if (a.help()) {
+      out.print(
+          "usage: rlstream learner --checkpoint DIR [options]\n\nTrains the checkpoint's policy with"
+              + " GRPO on rl.scored and publishes versions on rl.policy.\n\noptions:\n"
+              + "  --device cpu|gpu|auto\n"
+              + KAFKA_HELP
+              + LoopConfig.HELP);
+      return;
+    }
+    Kafka k = Kafka.from(a);
+    Checkpoint ckpt = Checkpoint.load(Path.of(required(a, "checkpoint")));
+    Device device = Policy.device(a.string("device", "cpu"));
+    LoopConfig loop = LoopConfig.from(a);
+    a.rejectUnknown();
+    k.prepare();
+    Policy policy = Policy.of(ckpt, device);
+    Policy reference = loop.klBeta() > 0 ? Policy.of(ckpt, device) : null;
+    LearnerService l =
+        new LearnerService(
+            k.config,
+            k.topics,
+            LearnerService.Config.of(loop.groupsPerStep(), loop.publishEvery()),
+            new PolicyTrainer(
+                policy.model(),
+                reference == null ? null : reference.model(),
+                new GrpoLoss(loop.loss()),
+                new AdamW(loop.optimizer())),
+            0,
+            r -> {
+              if (r.step() % 10 == 0) {
+                out.printf(
+                    Locale.ROOT,
+                    "learner: step %d version %d loss %.4f reward %.3f staleness %.2f%n",
+                    r.step(),
+                    r.version(),
+                    r.loss(),
+                    r.rewardMean(),
+                    r.stalenessMean());
+              }
+            });
+    untilStopped(
+        l::start,
+        () -> {
+          l.close();
+          policy.close();
+          if (reference != null) {
+            reference.close();
+          }
+        },
+        () ->
+            out.printf(
+                "learner: version %d, %d groups trained%n", l.version(), l.groupsConsumed()));
+  }
+
+  /** Kafka flags: the cluster, topic names, whether to create topics. */
+  private record Kafka(KafkaClientConfig config, TopicNames topics, boolean create) {
+    static Kafka from(Args a) {
+      return new Kafka(
+          KafkaClientConfig.of(a.string("bootstrap-servers", "localhost:9092")),
+          TopicNames.prefixed(a.string("topic-prefix", "")),
+          a.flag("create-topics"));
+    }
+
+    void prepare() {
+      if (create) {
+        try (TopicAdmin admin = new TopicAdmin(config)) {
+          admin.createIfAbsent(topics.specs());
+        }
+      }
+    }
+  }
+
+  private static void untilStopped(Runnable start, Runnable stop, Runnable report)
+      throws InterruptedException {
+    CountDownLatch done = new CountDownLatch(1);
+    Thread hook =
+        new Thread(
+            () -> {
+              stop.run();
+              report.run();
+              done.countDown();
+            },
+            "rlstream-stop");
+    Runtime.getRuntime().addShutdownHook(hook);
+    start.run();
+    done.await();
+  }
+
+  private static String required(Args a, String name) {
+    String v = a.string(name, null);
+    if (v == null) {
+      throw new IllegalArgumentException(a + ": --" + name + " is required");
+    }
+    return v;
+  }
+
+  static Path home() {
+    return Path.of(System.getenv().getOrDefault("RLSTREAM_HOME", "."));
+  }
+}

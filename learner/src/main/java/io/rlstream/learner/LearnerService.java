@@ -1,0 +1,285 @@
+package io.rlstream.learner;
+
+import io.rlstream.infra.DeadLetters;
+import io.rlstream.infra.KafkaClientConfig;
+import io.rlstream.infra.KafkaReceiver;
+import io.rlstream.infra.KafkaSender;
+import io.rlstream.infra.ReceiverOptions;
+import io.rlstream.infra.ReceiverRecord;
+import io.rlstream.infra.SenderOptions;
+import io.rlstream.policy.Policy;
+import io.rlstream.schemas.AvroSerde;
+import io.rlstream.schemas.ScoredGroup;
+import io.rlstream.schemas.TopicNames;
+import io.rlstream.schemas.WeightChunks;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * The learner service: consumes {@code rl.scored}, trains on every {@code groupsPerStep} groups
+ * with a {@link PolicyTrainer}, and every {@code publishEvery} steps publishes a new policy version
+ * on {@code rl.policy} ({@link WeightPublisher}) whose announcement carries the consumed offsets
+ * and the learner's progress (groups consumed, groups per version) that generators throttle on.
+ *
+ * <p>Records are acknowledged after the step that trained on them (at-least-once: a crash between a
+ * step and the next commit trains those groups again). Undecodable records go to the dead-letter
+ * topic. Training runs on one dedicated thread.
+ */
+public final class LearnerService implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(LearnerService.class);
+
+  /**
+   * @param consumerGroup consumer group on {@code rl.scored}
+   * @param groupsPerStep scored groups per optimizer step
+   * @param publishEvery steps between published versions
+   * @param epoch learner epoch written to announcements
+   * @param chunkBytes weight chunk size
+   */
+  public record Config(
+      String consumerGroup, int groupsPerStep, int publishEvery, long epoch, int chunkBytes) {
+    public Config {
+      Objects.requireNonNull(consumerGroup, "consumerGroup");
+      if (groupsPerStep < 1 || publishEvery < 1 || chunkBytes < 1) {
+        throw new IllegalArgumentException(
+            "groups per step, publish interval and chunk size must be >= 1");
+      }
+    }
+
+    public static Config of(int groupsPerStep, int publishEvery) {
+      return new Config(
+          "rl-learner", groupsPerStep, publishEvery, 0, WeightChunks.DEFAULT_CHUNK_BYTES);
+    }
+
+    public int groupsPerVersion() {
+      return groupsPerStep * publishEvery;
+    }
+  }
+
+  /** What one step did, for progress lines and the run's metrics. */
+  public record StepReport(
+      long step,
+      long version,
+      double loss,
+      double rewardMean,
+      double gradNorm,
+      long tokens,
+      double stalenessMean,
+      long stalenessMax,
+      long groupsConsumed,
+      double stepSeconds,
+      Map<String, Double> metrics) {}
+
+  private final Config config;
+  private final PolicyTrainer trainer;
+  private final KafkaReceiver<String, ScoredGroup> receiver;
+  private final KafkaSender<byte[], byte[]> deadLetterSender;
+  private final WeightPublisher publisher;
+  private final java.util.concurrent.ExecutorService executor =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "rlstream-learner");
+            t.setDaemon(true);
+            return t;
+          });
+  private final Scheduler thread;
+  private final Consumer<StepReport> listener;
+  private final Map<String, Long> offsets = new TreeMap<>();
+  private final AtomicLong groups = new AtomicLong();
+  private final AtomicLong busyNanos = new AtomicLong();
+  private final AtomicLong idleNanos = new AtomicLong();
+  private volatile long version;
+  private volatile StepReport last;
+  private long lastEnd;
+  private Disposable run;
+
+  /**
+   * @param startVersion the version the policy's weights are (the generators' starting version)
+   * @param listener told of every step, on the training thread
+   */
+  public LearnerService(
+      KafkaClientConfig kafka,
+      TopicNames topics,
+      Config config,
+      PolicyTrainer trainer,
+      long startVersion,
+      Consumer<StepReport> listener) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.trainer = Objects.requireNonNull(trainer, "trainer");
+    this.listener = Objects.requireNonNull(listener, "listener");
+    this.version = startVersion;
+    this.deadLetterSender =
+        KafkaSender.create(
+            kafka, new ByteArraySerializer(), new ByteArraySerializer(), SenderOptions.defaults());
+    this.receiver =
+        KafkaReceiver.create(
+            kafka,
+            ReceiverOptions.of(config.consumerGroup(), topics.scored()),
+            new StringDeserializer(),
+            AvroSerde.of(ScoredGroup.class),
+            new DeadLetters(deadLetterSender, "learner", topics.dlq()));
+    this.publisher = new WeightPublisher(kafka, topics.policy(), config.chunkBytes());
+    this.thread =
+        Schedulers.fromExecutor(executor); // no interrupts: a cancelled step finishes cleanly
+  }
+
+  public synchronized LearnerService start() {
+    if (run != null) {
+      throw new IllegalStateException("learner already started");
+    }
+    run =
+        receiver
+            .receive()
+            .buffer(config.groupsPerStep())
+            .concatMap(batch -> Mono.fromCallable(() -> train(batch)).subscribeOn(thread), 1)
+            .subscribe(r -> {}, e -> log.error("learner stopped: {}", e.toString(), e));
+    return this;
+  }
+
+  private StepReport train(List<ReceiverRecord<String, ScoredGroup>> records) {
+    long start = System.nanoTime();
+    if (lastEnd != 0) {
+      idleNanos.addAndGet(start - lastEnd);
+    }
+    List<ScoredGroup> batchGroups = new ArrayList<>(records.size());
+    double stalenessSum = 0;
+    long stalenessMax = 0;
+    for (ReceiverRecord<String, ScoredGroup> r : records) {
+      batchGroups.add(r.value());
+      long staleness = version - r.value().getGroup().getPolicyVersion();
+      stalenessSum += staleness;
+      stalenessMax = Math.max(stalenessMax, staleness);
+    }
+    TrainBatch batch = TrainBatch.of(batchGroups);
+    PolicyTrainer.StepResult result = trainer.step(batch);
+    double reward = 0;
+    for (double x : batch.rewards()) {
+      reward += x;
+    }
+    reward /= Math.max(1, batch.rows());
+    for (ReceiverRecord<String, ScoredGroup> r : records) {
+      offsets.merge(r.topic() + "-" + r.partition(), r.offset() + 1, Math::max);
+      r.acknowledge();
+    }
+    long consumed = groups.addAndGet(records.size());
+    Map<String, Double> metrics = new LinkedHashMap<>(result.metrics());
+    if (result.step() % config.publishEvery() == 0) {
+      metrics.put("groups_consumed", (double) consumed);
+      metrics.put("groups_per_version", (double) config.groupsPerVersion());
+      metrics.put("loss", result.loss());
+      metrics.put("reward_mean", reward);
+      publisher.publish(
+          version + 1,
+          config.epoch(),
+          result.step(),
+          Policy.hostWeights(trainer.policy()),
+          Map.copyOf(offsets),
+          metrics);
+      version++;
+    }
+    long end = System.nanoTime();
+    busyNanos.addAndGet(end - start);
+    lastEnd = end;
+    StepReport report =
+        new StepReport(
+            result.step(),
+            version,
+            result.loss(),
+            reward,
+            result.gradNorm(),
+            result.tokens(),
+            stalenessSum / records.size(),
+            stalenessMax,
+            consumed,
+            (end - start) / 1e9,
+            metrics);
+    last = report;
+    try {
+      listener.accept(report);
+    } catch (RuntimeException e) {
+      log.warn("step listener failed", e);
+    }
+    return report;
+  }
+
+  /** The newest published version (the start version before the first publication). */
+  public long version() {
+    return version;
+  }
+
+  /** Groups trained on. */
+  public long groupsConsumed() {
+    return groups.get();
+  }
+
+  /** The last step's report, or null before the first. */
+  public StepReport last() {
+    return last;
+  }
+
+  /** Fraction of time between the first and the last step spent waiting for data. */
+  public double idleFraction() {
+    long busy = busyNanos.get();
+    long idle = idleNanos.get();
+    return busy + idle == 0 ? 0 : (double) idle / (busy + idle);
+  }
+
+  /** Seconds spent waiting for data between steps, since the first step. */
+  public double idleSeconds() {
+    return idleNanos.get() / 1e9;
+  }
+
+  /** Seconds spent in steps (training and publishing). */
+  public double busySeconds() {
+    return busyNanos.get() / 1e9;
+  }
+
+  public PolicyTrainer trainer() {
+    return trainer;
+  }
+
+  /** Runs {@code task} on the training thread between steps and waits for it. */
+  public <T> T onTrainingThread(java.util.concurrent.Callable<T> task) {
+    return Mono.fromCallable(task).subscribeOn(thread).block();
+  }
+
+  /** Stops after the step in progress, commits what was trained on, closes the clients. */
+  @Override
+  public synchronized void close() {
+    if (run != null) {
+      run.dispose();
+      run = null;
+    }
+    onTrainingThread(() -> null); // wait for a step in progress
+    receiver.close().block();
+    publisher.close();
+    deadLetterSender.close();
+    thread.dispose();
+    executor.shutdown();
+    awaitTermination(executor);
+  }
+
+  private static void awaitTermination(java.util.concurrent.ExecutorService executor) {
+    try {
+      if (!executor.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
+        LoggerFactory.getLogger(executor.getClass()).warn("a service thread did not stop in 60 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
