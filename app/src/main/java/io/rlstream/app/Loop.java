@@ -64,41 +64,12 @@ public final class Loop implements AutoCloseable {
     try {
       Policy learnerPolicy = track(made, Policy.of(warmStart, device));
       Policy reference = config.klBeta() > 0 ? track(made, Policy.of(warmStart, device)) : null;
-      PolicyTrainer trainer =
-          new PolicyTrainer(
-              learnerPolicy.model(),
-              reference == null ? null : reference.model(),
-              new GrpoLoss(config.loss()),
-              new AdamW(config.optimizer()));
-      LearnerService.Config lc =
-          LearnerService.Config.of(config.groupsPerStep(), config.publishEvery());
       LearnerService learner =
-          track(made, new LearnerService(kafka, topics, lc, trainer, 0, onStep));
-      JudgeService judge =
-          track(
-              made,
-              new JudgeService(
-                  kafka,
-                  topics,
-                  GroupScorer.of(new MathAnswerVerifier()),
-                  "rl-judge-math",
-                  "rl-judge-math-" + runId));
+          track(made, learner(kafka, topics, config, learnerPolicy, reference, onStep));
+      JudgeService judge = track(made, judge(kafka, topics, runId));
       PolicySampler sampler =
           track(made, new PolicySampler("generator", Policy.of(warmStart, device), 0));
-      GeneratorService generator =
-          new GeneratorService(
-              kafka,
-              topics,
-              new GeneratorService.Config(
-                  runId,
-                  config.promptsPerBatch(),
-                  config.groupSize(),
-                  config.sampling(Set.copyOf(warmStart.config().eosTokenIds())),
-                  config.maxVersionsAhead(),
-                  lc.groupsPerVersion(),
-                  config.seed()),
-              sampler,
-              new PromptSource(trainPrompts, config.seed()));
+      GeneratorService generator = generator(kafka, topics, config, sampler, trainPrompts, runId);
       return new Loop(generator, judge, learner, learnerPolicy, reference);
     } catch (RuntimeException e) {
       for (AutoCloseable c : made) {
@@ -110,6 +81,62 @@ public final class Loop implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /** The learner service over {@code policy} (and {@code reference} when the KL term needs it). */
+  static LearnerService learner(
+      KafkaClientConfig kafka,
+      TopicNames topics,
+      LoopConfig config,
+      Policy policy,
+      Policy reference,
+      Consumer<LearnerService.StepReport> onStep) {
+    PolicyTrainer trainer =
+        new PolicyTrainer(
+            policy.model(),
+            reference == null ? null : reference.model(),
+            new GrpoLoss(config.loss()),
+            new AdamW(config.optimizer()));
+    return new LearnerService(
+        kafka,
+        topics,
+        LearnerService.Config.of(config.groupsPerStep(), config.publishEvery()),
+        trainer,
+        0,
+        onStep);
+  }
+
+  /** The math-verifier judge service; {@code instanceId} makes its transactional id. */
+  static JudgeService judge(KafkaClientConfig kafka, TopicNames topics, String instanceId) {
+    return new JudgeService(
+        kafka,
+        topics,
+        GroupScorer.of(new MathAnswerVerifier()),
+        "rl-judge-math",
+        "rl-judge-math-" + instanceId);
+  }
+
+  /** The generator service sampling {@code prompts} with {@code sampler}. */
+  static GeneratorService generator(
+      KafkaClientConfig kafka,
+      TopicNames topics,
+      LoopConfig config,
+      PolicySampler sampler,
+      List<Prompt> prompts,
+      String runId) {
+    return new GeneratorService(
+        kafka,
+        topics,
+        new GeneratorService.Config(
+            runId,
+            config.promptsPerBatch(),
+            config.groupSize(),
+            config.sampling(Set.copyOf(sampler.config().eosTokenIds())),
+            config.maxVersionsAhead(),
+            config.groupsPerStep() * config.publishEvery(),
+            config.seed()),
+        sampler,
+        new PromptSource(prompts, config.seed()));
   }
 
   private static <T extends AutoCloseable> T track(List<AutoCloseable> made, T resource) {

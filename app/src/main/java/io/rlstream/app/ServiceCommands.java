@@ -5,16 +5,11 @@ import io.rlstream.generator.ArithmeticTask;
 import io.rlstream.generator.GeneratorService;
 import io.rlstream.generator.JsonlPrompts;
 import io.rlstream.generator.Prompt;
-import io.rlstream.generator.PromptSource;
 import io.rlstream.infra.KafkaClientConfig;
 import io.rlstream.infra.TopicAdmin;
-import io.rlstream.judge.GroupScorer;
 import io.rlstream.judge.JudgeService;
 import io.rlstream.judge.MathAnswerVerifier;
-import io.rlstream.learner.AdamW;
-import io.rlstream.learner.GrpoLoss;
 import io.rlstream.learner.LearnerService;
-import io.rlstream.learner.PolicyTrainer;
 import io.rlstream.policy.Checkpoint;
 import io.rlstream.policy.Policy;
 import io.rlstream.policy.PolicySampler;
@@ -23,7 +18,6 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -118,20 +112,7 @@ final class ServiceCommands {
             : JsonlPrompts.read(Path.of(file), "jsonl");
     k.prepare();
     PolicySampler sampler = new PolicySampler("generator", Policy.of(ckpt, device), 0);
-    GeneratorService g =
-        new GeneratorService(
-            k.config,
-            k.topics,
-            new GeneratorService.Config(
-                runId,
-                loop.promptsPerBatch(),
-                loop.groupSize(),
-                loop.sampling(Set.copyOf(ckpt.config().eosTokenIds())),
-                loop.maxVersionsAhead(),
-                loop.groupsPerStep() * loop.publishEvery(),
-                loop.seed()),
-            sampler,
-            new PromptSource(prompts, loop.seed()));
+    GeneratorService g = Loop.generator(k.config, k.topics, loop, sampler, prompts, runId);
     untilStopped(
         g::start,
         () -> {
@@ -158,13 +139,7 @@ final class ServiceCommands {
     String instance = a.string("instance-id", "judge-0");
     a.rejectUnknown();
     k.prepare();
-    JudgeService j =
-        new JudgeService(
-            k.config,
-            k.topics,
-            GroupScorer.of(new MathAnswerVerifier()),
-            "rl-judge-math",
-            "rl-judge-math-" + instance);
+    JudgeService j = Loop.judge(k.config, k.topics, instance);
     untilStopped(
         j::start,
         j::close,
@@ -191,16 +166,12 @@ final class ServiceCommands {
     Policy policy = Policy.of(ckpt, device);
     Policy reference = loop.klBeta() > 0 ? Policy.of(ckpt, device) : null;
     LearnerService l =
-        new LearnerService(
+        Loop.learner(
             k.config,
             k.topics,
-            LearnerService.Config.of(loop.groupsPerStep(), loop.publishEvery()),
-            new PolicyTrainer(
-                policy.model(),
-                reference == null ? null : reference.model(),
-                new GrpoLoss(loop.loss()),
-                new AdamW(loop.optimizer())),
-            0,
+            loop,
+            policy,
+            reference,
             r -> {
               if (r.step() % 10 == 0) {
                 out.printf(
@@ -264,7 +235,7 @@ final class ServiceCommands {
   private static String required(Args a, String name) {
     String v = a.string(name, null);
     if (v == null) {
-      throw new IllegalArgumentException(a + ": --" + name + " is required");
+      throw new IllegalArgumentException("--" + name + " is required; see --help");
     }
     return v;
   }

@@ -4,6 +4,7 @@ import io.rlstream.infra.KafkaClientConfig;
 import io.rlstream.infra.KafkaSender;
 import io.rlstream.infra.SenderOptions;
 import io.rlstream.infra.SenderRecord;
+import io.rlstream.infra.ServiceThread;
 import io.rlstream.policy.PolicySampler;
 import io.rlstream.policy.SamplingConfig;
 import io.rlstream.schemas.AvroSerde;
@@ -13,7 +14,6 @@ import io.rlstream.schemas.TopicNames;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -22,8 +22,6 @@ import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * The generator: samples G completions per prompt with the current policy and writes one {@link
@@ -82,14 +80,7 @@ public final class GeneratorService implements AutoCloseable {
   private final GroupSampler groups;
   private final KafkaSender<String, SampleGroup> sender;
   private final WeightSubscriber weights;
-  private final java.util.concurrent.ExecutorService executor =
-      Executors.newSingleThreadExecutor(
-          r -> {
-            Thread t = new Thread(r, "rlstream-generator");
-            t.setDaemon(true);
-            return t;
-          });
-  private final Scheduler sampling;
+  private final ServiceThread sampling = new ServiceThread("rlstream-generator");
   private final AtomicLong produced = new AtomicLong();
   private final AtomicLong acknowledged = new AtomicLong();
   private final AtomicLong samples = new AtomicLong();
@@ -120,8 +111,6 @@ public final class GeneratorService implements AutoCloseable {
             AvroSerde.of(SampleGroup.class),
             SenderOptions.defaults().withMaxInFlight(Math.max(64, 4 * config.promptsPerBatch())));
     this.weights = new WeightSubscriber(kafka, topics.policy(), sampler, this::learnerProgress);
-    this.sampling =
-        Schedulers.fromExecutor(executor); // no interrupts: a cancelled step finishes cleanly
   }
 
   /** Starts following weights and sampling; returns at once. */
@@ -133,7 +122,7 @@ public final class GeneratorService implements AutoCloseable {
     AtomicLong batch = new AtomicLong();
     Flux<SenderRecord<String, SampleGroup, Integer>> records =
         Mono.fromCallable(() -> nextBatch(batch.getAndIncrement()))
-            .subscribeOn(sampling)
+            .subscribeOn(sampling.scheduler())
             .repeat(() -> !stopping)
             .concatMapIterable(list -> list)
             .map(
@@ -248,18 +237,6 @@ public final class GeneratorService implements AutoCloseable {
       run.dispose();
     }
     sender.close();
-    sampling.dispose();
-    executor.shutdown();
-    awaitTermination(executor);
-  }
-
-  private static void awaitTermination(java.util.concurrent.ExecutorService executor) {
-    try {
-      if (!executor.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
-        LoggerFactory.getLogger(executor.getClass()).warn("a service thread did not stop in 60 s");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    sampling.close();
   }
 }

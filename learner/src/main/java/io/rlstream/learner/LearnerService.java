@@ -7,6 +7,7 @@ import io.rlstream.infra.KafkaSender;
 import io.rlstream.infra.ReceiverOptions;
 import io.rlstream.infra.ReceiverRecord;
 import io.rlstream.infra.SenderOptions;
+import io.rlstream.infra.ServiceThread;
 import io.rlstream.policy.Policy;
 import io.rlstream.schemas.AvroSerde;
 import io.rlstream.schemas.ScoredGroup;
@@ -18,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -27,8 +27,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * The learner service: consumes {@code rl.scored}, trains on every {@code groupsPerStep} groups
@@ -89,14 +87,7 @@ public final class LearnerService implements AutoCloseable {
   private final KafkaReceiver<String, ScoredGroup> receiver;
   private final KafkaSender<byte[], byte[]> deadLetterSender;
   private final WeightPublisher publisher;
-  private final java.util.concurrent.ExecutorService executor =
-      Executors.newSingleThreadExecutor(
-          r -> {
-            Thread t = new Thread(r, "rlstream-learner");
-            t.setDaemon(true);
-            return t;
-          });
-  private final Scheduler thread;
+  private final ServiceThread thread = new ServiceThread("rlstream-learner");
   private final Consumer<StepReport> listener;
   private final Map<String, Long> offsets = new TreeMap<>();
   private final AtomicLong groups = new AtomicLong();
@@ -133,8 +124,6 @@ public final class LearnerService implements AutoCloseable {
             AvroSerde.of(ScoredGroup.class),
             new DeadLetters(deadLetterSender, "learner", topics.dlq()));
     this.publisher = new WeightPublisher(kafka, topics.policy(), config.chunkBytes());
-    this.thread =
-        Schedulers.fromExecutor(executor); // no interrupts: a cancelled step finishes cleanly
   }
 
   public synchronized LearnerService start() {
@@ -145,7 +134,8 @@ public final class LearnerService implements AutoCloseable {
         receiver
             .receive()
             .buffer(config.groupsPerStep())
-            .concatMap(batch -> Mono.fromCallable(() -> train(batch)).subscribeOn(thread), 1)
+            .concatMap(
+                batch -> Mono.fromCallable(() -> train(batch)).subscribeOn(thread.scheduler()), 1)
             .subscribe(r -> {}, e -> log.error("learner stopped: {}", e.toString(), e));
     return this;
   }
@@ -254,7 +244,7 @@ public final class LearnerService implements AutoCloseable {
 
   /** Runs {@code task} on the training thread between steps and waits for it. */
   public <T> T onTrainingThread(java.util.concurrent.Callable<T> task) {
-    return Mono.fromCallable(task).subscribeOn(thread).block();
+    return Mono.fromCallable(task).subscribeOn(thread.scheduler()).block();
   }
 
   /** Stops after the step in progress, commits what was trained on, closes the clients. */
@@ -268,18 +258,6 @@ public final class LearnerService implements AutoCloseable {
     receiver.close().block();
     publisher.close();
     deadLetterSender.close();
-    thread.dispose();
-    executor.shutdown();
-    awaitTermination(executor);
-  }
-
-  private static void awaitTermination(java.util.concurrent.ExecutorService executor) {
-    try {
-      if (!executor.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
-        LoggerFactory.getLogger(executor.getClass()).warn("a service thread did not stop in 60 s");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    thread.close();
   }
 }
