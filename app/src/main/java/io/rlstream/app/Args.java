@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Command-line flags of one subcommand: {@code --name value} or {@code --name=value}, and bare
@@ -57,57 +58,31 @@ final class Args {
   }
 
   int integer(String name, int fallback, int min, int max) {
-    used.add(name);
-    String v = values.get(name);
-    if (v == null) {
-      return fallback;
-    }
-    try {
-      int x = Integer.parseInt(v);
-      if (x < min || x > max) {
-        throw new NumberFormatException();
-      }
-      return x;
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          command
-              + ": --"
-              + name
-              + " must be an integer in ["
-              + min
-              + ", "
-              + max
-              + "], got '"
-              + v
-              + "'");
-    }
+    return bounded(name, fallback, min, max, "an integer", Integer::valueOf);
   }
 
   double number(String name, double fallback, double min, double max) {
+    return bounded(name, fallback, min, max, "a number", Double::valueOf);
+  }
+
+  private <N extends Number> N bounded(
+      String name, N fallback, N min, N max, String kind, Function<String, N> parse) {
     used.add(name);
     String v = values.get(name);
     if (v == null) {
       return fallback;
     }
     try {
-      double x = Double.parseDouble(v);
-      if (!(x >= min && x <= max)) {
-        throw new NumberFormatException();
+      N x = parse.apply(v);
+      if (x.doubleValue() >= min.doubleValue() && x.doubleValue() <= max.doubleValue()) {
+        return x;
       }
-      return x;
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          command
-              + ": --"
-              + name
-              + " must be a number in ["
-              + min
-              + ", "
-              + max
-              + "], got '"
-              + v
-              + "'");
+      // reported below
     }
+    throw new IllegalArgumentException(
+        String.format(
+            "%s: --%s must be %s in [%s, %s], got '%s'", command, name, kind, min, max, v));
   }
 
   /** Fails on any flag that was given but never read. Call after reading every flag. */

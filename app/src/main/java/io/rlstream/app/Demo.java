@@ -2,7 +2,6 @@ package io.rlstream.app;
 
 import ai.djl.Device;
 import io.rlstream.generator.ArithmeticTask;
-import io.rlstream.infra.BrokerSettings;
 import io.rlstream.infra.KafkaBroker;
 import io.rlstream.infra.KafkaClientConfig;
 import io.rlstream.infra.TopicAdmin;
@@ -68,9 +67,9 @@ final class Demo {
     int evalSize = args.integer("eval-size", 500, 10, 1000);
     int progressEval = args.integer("progress-eval-size", 200, 10, 1000);
     int progressSeconds = args.integer("progress-seconds", 5, 1, 3600);
-    Path home = Path.of(System.getenv().getOrDefault("RLSTREAM_HOME", "."));
     String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-    Path runDir = Path.of(args.string("run-dir", home.resolve(".data/runs/" + stamp).toString()));
+    Path runDir =
+        Path.of(args.string("run-dir", Rlstream.home().resolve(".data/runs/" + stamp).toString()));
     WarmStart warm = WarmStartOptions.from(args);
     String sftDir = args.string("sft-dir", null);
     Device device = Policy.device(args.string("device", "cpu"));
@@ -80,7 +79,7 @@ final class Demo {
     long started = System.nanoTime();
     Files.createDirectories(runDir);
     ArithmeticTask task = ArithmeticTask.twoDigit();
-    Path sft = sftDir != null ? Path.of(sftDir) : home.resolve(".data/sft/" + warm.fingerprint());
+    Path sft = sftDir != null ? Path.of(sftDir) : WarmStartOptions.defaultDir(warm);
     Checkpoint warmStart = WarmStartOptions.loadOrTrain(warm, sft, task, out);
     Evaluator finalEval =
         new Evaluator(task.heldOut(evalSize), new MathAnswerVerifier(), loop.maxNewTokens());
@@ -90,16 +89,16 @@ final class Demo {
     out.printf(
         Locale.ROOT, "held-out accuracy before RL: %.3f (%d problems, greedy)%n", before, evalSize);
 
-    Path brokerDir = Files.createTempDirectory("rlstream-demo-broker");
-    Map<String, String> brokerOverrides = Map.of("log.retention.check.interval.ms", "20000");
     List<LearnerService.StepReport> steps = new ArrayList<>();
     ConcurrentLinkedQueue<LearnerService.StepReport> fresh = new ConcurrentLinkedQueue<>();
     RunLog log = new RunLog(runDir);
     Checkpoint finalWeights;
     long versions;
     double rlSeconds;
+    // old policy versions are deleted by size (demoSpecs), checked every 20 s
     try (KafkaBroker broker =
-        KafkaBroker.inProcess(new BrokerSettings(brokerDir, 0, 0, brokerOverrides, 512))) {
+        KafkaBroker.temporary(
+            "rlstream-demo-broker", Map.of("log.retention.check.interval.ms", "20000"))) {
       KafkaClientConfig kafka = KafkaClientConfig.of(broker.bootstrapServers());
       TopicNames topics = TopicNames.defaults();
       try (TopicAdmin admin = new TopicAdmin(kafka)) {
@@ -130,8 +129,6 @@ final class Demo {
         rlSeconds = (System.nanoTime() - rlStart) / 1e9;
       }
       drain(fresh, steps, log);
-    } finally {
-      RunLog.deleteRecursively(brokerDir);
     }
     finalWeights.save(runDir.resolve("checkpoint"), Checkpoint.SaveOptions.DEFAULT);
     double after = accuracy(finalWeights, finalEval, device);

@@ -97,13 +97,7 @@ public final class Loop implements AutoCloseable {
             reference == null ? null : reference.model(),
             new GrpoLoss(config.loss()),
             new AdamW(config.optimizer()));
-    return new LearnerService(
-        kafka,
-        topics,
-        LearnerService.Config.of(config.groupsPerStep(), config.publishEvery()),
-        trainer,
-        0,
-        onStep);
+    return new LearnerService(kafka, topics, config.learner(), trainer, 0, onStep);
   }
 
   /** The math-verifier judge service; {@code instanceId} makes its transactional id. */
@@ -133,7 +127,7 @@ public final class Loop implements AutoCloseable {
             config.groupSize(),
             config.sampling(Set.copyOf(sampler.config().eosTokenIds())),
             config.maxVersionsAhead(),
-            config.groupsPerStep() * config.publishEvery(),
+            config.learner().groupsPerVersion(),
             config.seed()),
         sampler,
         new PromptSource(prompts, config.seed()));

@@ -2,6 +2,7 @@ package io.rlstream.app;
 
 import io.rlstream.learner.AdamW;
 import io.rlstream.learner.GrpoLoss;
+import io.rlstream.learner.LearnerService;
 import io.rlstream.policy.SamplingConfig;
 import java.util.Set;
 
@@ -83,6 +84,11 @@ public record LoopConfig(
 
   public SamplingConfig sampling(Set<Integer> stopTokens) {
     return SamplingConfig.sample(maxNewTokens, stopTokens).withTemperature(temperature);
+  }
+
+  /** The learner service's settings: batching and publication. */
+  public LearnerService.Config learner() {
+    return LearnerService.Config.of(groupsPerStep, publishEvery);
   }
 
   public AdamW.Config optimizer() {

@@ -58,7 +58,6 @@ final class Progress {
     double rate = (samples - lastSamples) / ((now - lastNanos) / 1e9);
     lastSamples = samples;
     lastNanos = now;
-    long groupSize = Math.max(1, samples / Math.max(1, loop.generator.acknowledged()));
     Line line =
         new Line(
             (now - start) / 1e9,

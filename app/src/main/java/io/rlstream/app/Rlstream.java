@@ -2,6 +2,7 @@ package io.rlstream.app;
 
 import io.rlstream.infra.BrokerCommand;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -68,6 +69,14 @@ public final class Rlstream {
       case "bench" -> bench(rest, benches, out);
       default -> throw new IllegalArgumentException("unknown command '" + args[0] + "'\n" + usage);
     }
+  }
+
+  /**
+   * The rlstream checkout the launcher runs from ({@code RLSTREAM_HOME}), else the working
+   * directory.
+   */
+  static Path home() {
+    return Path.of(System.getenv().getOrDefault("RLSTREAM_HOME", "."));
   }
 
   private static Map<String, BenchCommand> benches() {

@@ -48,7 +48,7 @@ final class ServiceCommands {
       return;
     }
     WarmStart warm = WarmStartOptions.from(a);
-    String dir = a.string("out", home().resolve(".data/sft/" + warm.fingerprint()).toString());
+    String dir = a.string("out", WarmStartOptions.defaultDir(warm).toString());
     a.rejectUnknown();
     ArithmeticTask task = ArithmeticTask.twoDigit();
     Checkpoint c = WarmStartOptions.train(warm, task, out);
@@ -238,9 +238,5 @@ final class ServiceCommands {
       throw new IllegalArgumentException("--" + name + " is required; see --help");
     }
     return v;
-  }
-
-  static Path home() {
-    return Path.of(System.getenv().getOrDefault("RLSTREAM_HOME", "."));
   }
 }

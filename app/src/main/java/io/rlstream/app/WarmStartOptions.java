@@ -41,6 +41,11 @@ public final class WarmStartOptions {
         a.integer("model-seed", (int) d.modelSeed(), 0, Integer.MAX_VALUE));
   }
 
+  /** Where the warm start of {@code warm}'s settings is kept: {@code .data/sft/<settings>}. */
+  public static Path defaultDir(WarmStart warm) {
+    return Rlstream.home().resolve(".data/sft/" + warm.fingerprint());
+  }
+
   /** The warm start saved in {@code dir}, or a fresh one trained and saved there. */
   public static Checkpoint loadOrTrain(
       WarmStart warm, Path dir, ArithmeticTask task, PrintStream out) {

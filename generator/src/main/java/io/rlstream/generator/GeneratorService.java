@@ -14,6 +14,10 @@ import io.rlstream.schemas.TopicNames;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -90,6 +94,7 @@ public final class GeneratorService implements AutoCloseable {
   private volatile long groupsPerVersion;
   private volatile boolean stopping;
   private Disposable run;
+  private final CompletableFuture<Void> sendingEnded = new CompletableFuture<>();
 
   public GeneratorService(
       KafkaClientConfig kafka,
@@ -133,6 +138,7 @@ public final class GeneratorService implements AutoCloseable {
     run =
         sender
             .send(records)
+            .doFinally(s -> sendingEnded.complete(null))
             .subscribe(
                 r -> {
                   if (r.ok()) {
@@ -179,11 +185,6 @@ public final class GeneratorService implements AutoCloseable {
     }
   }
 
-  /** Groups sampled so far. */
-  public long produced() {
-    return produced.get();
-  }
-
   /** Groups the broker has acknowledged. */
   public long acknowledged() {
     return acknowledged.get();
@@ -204,9 +205,9 @@ public final class GeneratorService implements AutoCloseable {
     return sampler.version();
   }
 
-  /** Policy versions refused by the weight subscriber. */
+  /** Policy versions refused: torn or corrupt payloads, and weights that do not fit the model. */
   public long refusedVersions() {
-    return weights.refused();
+    return weights.refused() + sampler.refusedUpdates();
   }
 
   public PolicySampler sampler() {
@@ -221,19 +222,17 @@ public final class GeneratorService implements AutoCloseable {
       progress.notifyAll();
     }
     weights.close();
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (run != null && !run.isDisposed() && System.nanoTime() < deadline) {
-      if (acknowledged.get() >= produced.get() && sender.inFlight() == 0) {
-        break;
-      }
+    if (run != null) {
+      // the batch being sampled finishes, then sending completes once every record is acknowledged
       try {
-        Thread.sleep(20);
+        sendingEnded.get(30, TimeUnit.SECONDS);
+      } catch (TimeoutException e) {
+        log.warn("generator: records still unacknowledged after 30 s; closing anyway");
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        break;
+      } catch (ExecutionException e) {
+        throw new IllegalStateException(e); // doFinally completes it normally
       }
-    }
-    if (run != null) {
       run.dispose();
     }
     sender.close();

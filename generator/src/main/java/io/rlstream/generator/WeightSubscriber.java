@@ -42,7 +42,6 @@ public final class WeightSubscriber implements AutoCloseable {
   private final PolicySampler sampler;
   private final Consumer<PolicyAnnouncement> onAnnouncement;
   private final AtomicLong refused = new AtomicLong();
-  private final AtomicLong applied = new AtomicLong();
   private final AtomicLong unreadable = new AtomicLong();
   private WeightChunks.Assembly assembly;
   private long epoch = Long.MIN_VALUE;
@@ -78,14 +77,9 @@ public final class WeightSubscriber implements AutoCloseable {
     return this;
   }
 
-  /** Versions refused (torn, corrupt, undecodable or rejected by the sampler). */
+  /** Versions refused here: torn, corrupt or undecodable (the sampler counts its own refusals). */
   public long refused() {
     return refused.get();
-  }
-
-  /** Versions verified and handed to the sampler. */
-  public long applied() {
-    return applied.get();
   }
 
   /** Records on the topic that were neither a chunk nor an announcement. */
@@ -100,13 +94,11 @@ public final class WeightSubscriber implements AutoCloseable {
         return;
       }
       try {
-        chunk(CHUNKS.decode(bytes));
-        return;
-      } catch (RecordDecodeException notAChunk) {
-        // fall through: announcements share the topic
-      }
-      try {
-        announcement(ANNOUNCEMENTS.decode(bytes));
+        if (CHUNKS.writtenAs(bytes)) {
+          chunk(CHUNKS.decode(bytes));
+        } else {
+          announcement(ANNOUNCEMENTS.decode(bytes));
+        }
       } catch (RecordDecodeException e) {
         unreadable.incrementAndGet();
         log.warn(
@@ -147,16 +139,7 @@ public final class WeightSubscriber implements AutoCloseable {
       }
       byte[] payload = assembly.payload(a);
       WeightUpdate update = new WeightUpdate(a.getVersion(), Safetensors.decode(payload));
-      sampler
-          .offer(update)
-          .whenComplete(
-              (v, e) -> {
-                if (e != null && !String.valueOf(e.getMessage()).contains("superseded")) {
-                  refused.incrementAndGet();
-                  log.warn("sampler refused version {}: {}", a.getVersion(), e.getMessage());
-                }
-              });
-      applied.incrementAndGet();
+      sampler.offer(update); // the sampler checks names and shapes, and counts what it refuses
     } catch (RuntimeException e) {
       refused.incrementAndGet();
       log.warn(

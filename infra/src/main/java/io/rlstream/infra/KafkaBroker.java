@@ -2,7 +2,9 @@ package io.rlstream.infra;
 
 import io.rlstream.infra.internal.ChildProcessBroker;
 import io.rlstream.infra.internal.InProcessBroker;
+import io.rlstream.infra.internal.TemporaryBroker;
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * A real single-node Kafka broker (KRaft, broker and controller in one node) started from the Kafka
@@ -19,6 +21,14 @@ public interface KafkaBroker extends AutoCloseable {
   /** Starts a broker inside this JVM. */
   static KafkaBroker inProcess(BrokerSettings settings) {
     return InProcessBroker.start(settings);
+  }
+
+  /**
+   * Starts a throwaway broker inside this JVM, in a fresh temporary directory (named from {@code
+   * prefix}) that {@link #close()} deletes; {@code overrides} replace broker defaults.
+   */
+  static KafkaBroker temporary(String prefix, Map<String, String> overrides) {
+    return TemporaryBroker.start(prefix, overrides);
   }
 
   /** Starts a broker as a child JVM and waits until it answers. */

@@ -31,7 +31,12 @@ public final class ServiceThread implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    this.scheduler = Schedulers.fromExecutor(executor);
+    // a plain Executor, not the ExecutorService: given an ExecutorService, fromExecutor delegates
+    // to
+    // fromExecutorService, whose cancellation interrupts the running task (a cancelled learner step
+    // then failed half-way through publishing its weights)
+    java.util.concurrent.Executor plain = executor::execute;
+    this.scheduler = Schedulers.fromExecutor(plain);
   }
 
   public Scheduler scheduler() {

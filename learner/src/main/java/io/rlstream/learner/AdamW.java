@@ -43,14 +43,6 @@ public final class AdamW {
       return new Config(lr, 0.9, 0.999, 1e-8, 0.01, 1.0);
     }
 
-    public Config withLr(double newLr) {
-      return new Config(newLr, beta1, beta2, eps, weightDecay, maxGradNorm);
-    }
-
-    public Config withWeightDecay(double wd) {
-      return new Config(lr, beta1, beta2, eps, wd, maxGradNorm);
-    }
-
     public Config withMaxGradNorm(double n) {
       return new Config(lr, beta1, beta2, eps, weightDecay, n);
     }
@@ -64,10 +56,6 @@ public final class AdamW {
     this.config = config;
   }
 
-  public Config config() {
-    return config;
-  }
-
   /** Optimizer steps taken. */
   public long steps() {
     return steps;
@@ -79,14 +67,6 @@ public final class AdamW {
    * @return the global gradient norm before clipping
    */
   public double step(Map<String, NDArray> params) {
-    return step(params, 1.0);
-  }
-
-  /**
-   * As {@link #step(Map)} with the learning rate scaled by {@code lrFactor} for this step (a
-   * schedule's value).
-   */
-  public double step(Map<String, NDArray> params, double lrFactor) {
     Map<String, float[]> grads = new HashMap<>();
     double sumSq = 0;
     for (Map.Entry<String, NDArray> e : params.entrySet()) {
@@ -111,7 +91,10 @@ public final class AdamW {
     try (NDManager tmp = NDManager.newBaseManager(params.values().iterator().next().getDevice())) {
       for (Map.Entry<String, NDArray> e : params.entrySet()) {
         NDArray w = e.getValue();
-        float[] delta = update(e.getKey(), w, grads.get(e.getKey()), scale, bias1, bias2, lrFactor);
+        if (w.getShape().dimension() >= 2 && config.weightDecay() > 0) {
+          w.muli(1 - config.lr() * config.weightDecay()); // decoupled decay: θ ← θ(1 − ηλ)
+        }
+        float[] delta = adamStep(e.getKey(), grads.get(e.getKey()), scale, bias1, bias2);
         w.subi(tmp.create(delta, w.getShape()));
         JniUtils.zeroGrad((PtNDArray) w);
       }
@@ -121,14 +104,8 @@ public final class AdamW {
     return norm;
   }
 
-  private float[] update(
-      String name,
-      NDArray w,
-      float[] g,
-      double scale,
-      double bias1,
-      double bias2,
-      double lrFactor) {
+  /** The Adam step η·m̂/(√v̂ + ε) for one weight, its moments updated on the way. */
+  private float[] adamStep(String name, float[] g, double scale, double bias1, double bias2) {
     float[][] mv =
         moments.computeIfAbsent(
             name, k -> new float[][] {new float[g.length], new float[g.length]});
@@ -136,16 +113,12 @@ public final class AdamW {
     float[] v = mv[1];
     float b1 = (float) config.beta1();
     float b2 = (float) config.beta2();
-    double lr = config.lr() * lrFactor;
-    double decay = w.getShape().dimension() >= 2 ? lr * config.weightDecay() : 0;
-    float[] values = decay > 0 ? w.toFloatArray() : null;
     float[] delta = new float[g.length];
     for (int i = 0; i < g.length; i++) {
       float gi = (float) (g[i] * scale);
       m[i] = b1 * m[i] + (1 - b1) * gi;
       v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-      double step = lr * (m[i] / bias1) / (Math.sqrt(v[i] / bias2) + config.eps());
-      delta[i] = (float) (decay > 0 ? step + decay * values[i] : step);
+      delta[i] = (float) (config.lr() * (m[i] / bias1) / (Math.sqrt(v[i] / bias2) + config.eps()));
     }
     return delta;
   }

@@ -156,11 +156,7 @@ public final class LearnerService implements AutoCloseable {
     }
     TrainBatch batch = TrainBatch.of(batchGroups);
     PolicyTrainer.StepResult result = trainer.step(batch);
-    double reward = 0;
-    for (double x : batch.rewards()) {
-      reward += x;
-    }
-    reward /= Math.max(1, batch.rows());
+    double reward = java.util.Arrays.stream(batch.rewards()).average().orElse(0);
     for (ReceiverRecord<String, ScoredGroup> r : records) {
       offsets.merge(r.topic() + "-" + r.partition(), r.offset() + 1, Math::max);
       r.acknowledge();
@@ -221,13 +217,6 @@ public final class LearnerService implements AutoCloseable {
     return last;
   }
 
-  /** Fraction of time between the first and the last step spent waiting for data. */
-  public double idleFraction() {
-    long busy = busyNanos.get();
-    long idle = idleNanos.get();
-    return busy + idle == 0 ? 0 : (double) idle / (busy + idle);
-  }
-
   /** Seconds spent waiting for data between steps, since the first step. */
   public double idleSeconds() {
     return idleNanos.get() / 1e9;
@@ -236,10 +225,6 @@ public final class LearnerService implements AutoCloseable {
   /** Seconds spent in steps (training and publishing). */
   public double busySeconds() {
     return busyNanos.get() / 1e9;
-  }
-
-  public PolicyTrainer trainer() {
-    return trainer;
   }
 
   /** Runs {@code task} on the training thread between steps and waits for it. */
@@ -254,10 +239,9 @@ public final class LearnerService implements AutoCloseable {
       run.dispose();
       run = null;
     }
-    onTrainingThread(() -> null); // wait for a step in progress
+    thread.close(); // lets a step in progress finish and acknowledge its records
     receiver.close().block();
     publisher.close();
     deadLetterSender.close();
-    thread.close();
   }
 }

@@ -67,12 +67,4 @@ public final class PolicyTrainer {
   public Transformer policy() {
     return policy;
   }
-
-  public AdamW optimizer() {
-    return optimizer;
-  }
-
-  public PolicyLoss loss() {
-    return loss;
-  }
 }

@@ -15,9 +15,7 @@ import java.util.List;
  * @param completions completion token ids per row
  * @param behaviourLogProbs the sampler's log-prob of each completion token
  * @param rewards aggregated reward per row
- * @param group index of the row's group in {@code groups}
- * @param policyVersion the version that sampled the row
- * @param groups the groups, in input order
+ * @param group index of the row's group among the input groups
  * @param temperature sampling temperature of the batch (log-probs are taken at it)
  */
 public record TrainBatch(
@@ -26,8 +24,6 @@ public record TrainBatch(
     List<float[]> behaviourLogProbs,
     double[] rewards,
     int[] group,
-    long[] policyVersion,
-    List<ScoredGroup> groups,
     double temperature) {
 
   /**
@@ -45,7 +41,6 @@ public record TrainBatch(
     List<float[]> logps = new ArrayList<>();
     List<Double> rewards = new ArrayList<>();
     List<Integer> groupIndex = new ArrayList<>();
-    List<Long> versions = new ArrayList<>();
     double temperature = groups.get(0).getGroup().getSampling().getTemperature();
     for (int gi = 0; gi < groups.size(); gi++) {
       ScoredGroup scored = groups.get(gi);
@@ -92,7 +87,6 @@ public record TrainBatch(
         logps.add(lp);
         rewards.add(scored.getRewards().get(c.getIndex()));
         groupIndex.add(gi);
-        versions.add(g.getPolicyVersion());
       }
     }
     return new TrainBatch(
@@ -101,8 +95,6 @@ public record TrainBatch(
         logps,
         rewards.stream().mapToDouble(Double::doubleValue).toArray(),
         groupIndex.stream().mapToInt(Integer::intValue).toArray(),
-        versions.stream().mapToLong(Long::longValue).toArray(),
-        List.copyOf(groups),
         temperature);
   }
 

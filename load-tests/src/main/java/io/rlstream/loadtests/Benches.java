@@ -7,57 +7,64 @@ import java.io.PrintStream;
 public final class Benches {
   private Benches() {}
 
-  /** {@code rlstream bench transport}. */
-  public static final class Transport implements BenchCommand {
+  /** What each benchmark's entry point looks like. */
+  @FunctionalInterface
+  interface Main {
+    Object run(String[] args, PrintStream out) throws Exception;
+  }
+
+  /** A benchmark command by name, description and entry point. */
+  abstract static class Named implements BenchCommand {
+    private final String name;
+    private final String description;
+    private final Main main;
+
+    Named(String name, String description, Main main) {
+      this.name = name;
+      this.description = description;
+      this.main = main;
+    }
+
     @Override
     public String name() {
-      return "transport";
+      return name;
     }
 
     @Override
     public String description() {
-      return "Reactor bridge vs plain kafka-clients throughput";
+      return description;
     }
 
     @Override
     public void run(String[] args, PrintStream out) throws Exception {
-      TransportBench.main(args, out);
+      main.run(args, out);
+    }
+  }
+
+  /** {@code rlstream bench transport}. */
+  public static final class Transport extends Named {
+    public Transport() {
+      super("transport", "Reactor bridge vs plain kafka-clients throughput", TransportBench::main);
     }
   }
 
   /** {@code rlstream bench sampler}. */
-  public static final class Sampler implements BenchCommand {
-    @Override
-    public String name() {
-      return "sampler";
-    }
-
-    @Override
-    public String description() {
-      return "policy sampling tokens/s with and without KV cache, memory";
-    }
-
-    @Override
-    public void run(String[] args, PrintStream out) throws Exception {
-      SamplerBench.main(args, out);
+  public static final class Sampler extends Named {
+    public Sampler() {
+      super(
+          "sampler",
+          "policy sampling tokens/s with and without KV cache, memory",
+          SamplerBench::main);
     }
   }
 
   /** {@code rlstream bench loop}. */
-  public static final class Loop implements BenchCommand {
-    @Override
-    public String name() {
-      return "loop";
-    }
-
-    @Override
-    public String description() {
-      return "the RL loop through Kafka (async) vs generate-judge-train in lockstep (sync)";
-    }
-
-    @Override
-    public void run(String[] args, PrintStream out) throws Exception {
-      LoopBench.main(args, out);
+  public static final class Loop extends Named {
+    public Loop() {
+      super(
+          "loop",
+          "the RL loop through Kafka (async) vs generate-judge-train in lockstep (sync)",
+          LoopBench::main);
     }
   }
 }

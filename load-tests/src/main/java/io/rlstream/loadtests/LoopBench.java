@@ -7,22 +7,17 @@ import io.rlstream.app.SyncLoop;
 import io.rlstream.app.WarmStart;
 import io.rlstream.app.WarmStartOptions;
 import io.rlstream.generator.ArithmeticTask;
-import io.rlstream.infra.BrokerSettings;
 import io.rlstream.infra.KafkaBroker;
 import io.rlstream.infra.KafkaClientConfig;
 import io.rlstream.infra.TopicAdmin;
 import io.rlstream.learner.LearnerService;
 import io.rlstream.policy.Checkpoint;
 import io.rlstream.schemas.TopicNames;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Stream;
+import java.util.Map;
 
 /**
  * {@code rlstream bench loop}: the demo's loop for the same number of learner steps (so the same
@@ -61,10 +56,8 @@ final class LoopBench {
     LoopConfig config = LoopConfig.parse(loopFlags.toArray(String[]::new));
     ArithmeticTask task = ArithmeticTask.twoDigit();
     WarmStart warm = WarmStart.defaults();
-    Path home = Path.of(System.getenv().getOrDefault("RLSTREAM_HOME", "."));
     Checkpoint start =
-        WarmStartOptions.loadOrTrain(
-            warm, home.resolve(".data/sft/" + warm.fingerprint()), task, out);
+        WarmStartOptions.loadOrTrain(warm, WarmStartOptions.defaultDir(warm), task, out);
     int samplesPerStep = config.groupsPerStep() * config.groupSize();
     out.printf(
         "loop: %d steps after %d warm-up steps, %d groups x %d completions per step%n",
@@ -100,8 +93,7 @@ final class LoopBench {
 
     double async;
     double idle;
-    Path dir = Files.createTempDirectory("rlstream-bench-loop");
-    try (KafkaBroker broker = KafkaBroker.inProcess(BrokerSettings.of(dir))) {
+    try (KafkaBroker broker = KafkaBroker.temporary("rlstream-bench-loop", Map.of())) {
       KafkaClientConfig kafka = KafkaClientConfig.of(broker.bootstrapServers());
       TopicNames topics = TopicNames.prefixed("bench");
       try (TopicAdmin admin = new TopicAdmin(kafka)) {
@@ -133,12 +125,6 @@ final class LoopBench {
             waited,
             100 * idle,
             loop.generator.throttled().toMillis() / 1e3);
-      }
-    } finally {
-      try (Stream<Path> paths = Files.walk(dir)) {
-        paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      } catch (IOException ignored) {
-        // temp dir
       }
     }
     Result r = new Result(async, sync, async / sync, idle);

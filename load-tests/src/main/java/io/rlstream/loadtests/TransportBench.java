@@ -1,6 +1,5 @@
 package io.rlstream.loadtests;
 
-import io.rlstream.infra.BrokerSettings;
 import io.rlstream.infra.KafkaBroker;
 import io.rlstream.infra.KafkaClientConfig;
 import io.rlstream.infra.KafkaReceiver;
@@ -15,18 +14,14 @@ import io.rlstream.schemas.SyntheticRecords;
 import io.rlstream.schemas.TopicSpec;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -128,55 +123,49 @@ public final class TransportBench {
 
   /** Starts a broker in a temporary directory, measures, stops and deletes it. */
   public static Result run(Options options, PrintStream out) throws IOException {
-    Path dir = Files.createTempDirectory("rlstream-bench-transport");
-    try {
-      long t0 = System.nanoTime();
-      double startSeconds;
-      List<SizeResult> sizes = new ArrayList<>();
-      try (KafkaBroker broker = KafkaBroker.inProcess(BrokerSettings.of(dir))) {
-        startSeconds = (System.nanoTime() - t0) / 1e9;
-        out.printf("broker started in %.2f s at %s%n", startSeconds, broker.bootstrapServers());
-        TransportBench bench =
-            new TransportBench(
-                KafkaClientConfig.of(broker.bootstrapServers()), options.prefetchBatches(), out);
-        sizes.add(bench.measure("1KiB", payloads1k(), options.records1k(), options.repeats()));
-        sizes.add(
-            bench.measure(
-                "SampleGroup", payloadsGroup(), options.recordsGroup(), options.repeats()));
-      }
-      out.println();
-      out.printf(
-          "%-12s %7s %14s %14s %7s %14s %14s %7s%n",
-          "records",
-          "bytes",
-          "raw prod/s",
-          "bridge prod/s",
-          "ratio",
-          "raw cons/s",
-          "bridge cons/s",
-          "ratio");
-      for (SizeResult s : sizes) {
-        out.printf(
-            "%-12s %7d %14.0f %14.0f %7.3f %14.0f %14.0f %7.3f%n",
-            s.name(),
-            s.bytes(),
-            s.rawProduce(),
-            s.bridgeProduce(),
-            s.produceRatio(),
-            s.rawConsume(),
-            s.bridgeConsume(),
-            s.consumeRatio());
-      }
-      Result result =
-          new Result(
-              sizes.stream().mapToDouble(SizeResult::produceRatio).min().orElseThrow(),
-              sizes.stream().mapToDouble(SizeResult::consumeRatio).min().orElseThrow(),
-              startSeconds);
-      out.println(result.line());
-      return result;
-    } finally {
-      deleteRecursively(dir);
+    long t0 = System.nanoTime();
+    double startSeconds;
+    List<SizeResult> sizes = new ArrayList<>();
+    try (KafkaBroker broker = KafkaBroker.temporary("rlstream-bench-transport", Map.of())) {
+      startSeconds = (System.nanoTime() - t0) / 1e9;
+      out.printf("broker started in %.2f s at %s%n", startSeconds, broker.bootstrapServers());
+      TransportBench bench =
+          new TransportBench(
+              KafkaClientConfig.of(broker.bootstrapServers()), options.prefetchBatches(), out);
+      sizes.add(bench.measure("1KiB", payloads1k(), options.records1k(), options.repeats()));
+      sizes.add(
+          bench.measure("SampleGroup", payloadsGroup(), options.recordsGroup(), options.repeats()));
     }
+    out.println();
+    out.printf(
+        "%-12s %7s %14s %14s %7s %14s %14s %7s%n",
+        "records",
+        "bytes",
+        "raw prod/s",
+        "bridge prod/s",
+        "ratio",
+        "raw cons/s",
+        "bridge cons/s",
+        "ratio");
+    for (SizeResult s : sizes) {
+      out.printf(
+          "%-12s %7d %14.0f %14.0f %7.3f %14.0f %14.0f %7.3f%n",
+          s.name(),
+          s.bytes(),
+          s.rawProduce(),
+          s.bridgeProduce(),
+          s.produceRatio(),
+          s.rawConsume(),
+          s.bridgeConsume(),
+          s.consumeRatio());
+    }
+    Result result =
+        new Result(
+            sizes.stream().mapToDouble(SizeResult::produceRatio).min().orElseThrow(),
+            sizes.stream().mapToDouble(SizeResult::consumeRatio).min().orElseThrow(),
+            startSeconds);
+    out.println(result.line());
+    return result;
   }
 
   private SizeResult measure(String name, List<byte[]> payloads, int n, int repeats) {
@@ -407,11 +396,5 @@ public final class TransportBench {
     List<Double> sorted = values.stream().sorted().toList();
     int n = sorted.size();
     return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
-  }
-
-  private static void deleteRecursively(Path root) throws IOException {
-    try (Stream<Path> paths = Files.walk(root)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
   }
 }

@@ -33,6 +33,7 @@ public final class AvroCodec<T extends SpecificRecord> {
   static final byte MARKER_0 = (byte) 0xC3;
   static final byte MARKER_1 = (byte) 0x01;
   static final int HEADER_LENGTH = 10;
+  private static boolean trusted;
 
   static {
     trustGeneratedClasses();
@@ -131,11 +132,7 @@ public final class AvroCodec<T extends SpecificRecord> {
               "not Avro single-object encoding: starts %02x %02x, expected c3 01",
               bytes[offset], bytes[offset + 1]));
     }
-    long fingerprint = 0;
-    for (int i = 0; i < 8; i++) {
-      fingerprint |= (bytes[offset + 2 + i] & 0xffL) << (8 * i);
-    }
-    SpecificDatumReader<T> reader = readerFor(fingerprint);
+    SpecificDatumReader<T> reader = readerFor(fingerprint(bytes, offset));
     BoundedBinaryDecoder decoder =
         new BoundedBinaryDecoder(bytes, offset + HEADER_LENGTH, length - HEADER_LENGTH);
     T record;
@@ -154,6 +151,30 @@ public final class AvroCodec<T extends SpecificRecord> {
           decoder.remaining() + " trailing bytes after a " + schema.getName() + " record");
     }
     return record;
+  }
+
+  /**
+   * True when {@code bytes} carry a record written with a released version of this type — how a
+   * reader of a topic that holds several record types (such as {@code rl.policy}) tells them apart
+   * without decoding.
+   */
+  public boolean writtenAs(byte[] bytes) {
+    Objects.requireNonNull(bytes, "bytes");
+    return bytes.length >= HEADER_LENGTH
+        && bytes[0] == MARKER_0
+        && bytes[1] == MARKER_1
+        && catalog
+            .find(fingerprint(bytes, 0))
+            .map(r -> r.fullName().equals(schema.getFullName()))
+            .orElse(false);
+  }
+
+  private static long fingerprint(byte[] bytes, int offset) {
+    long fingerprint = 0;
+    for (int i = 0; i < 8; i++) {
+      fingerprint |= (bytes[offset + 2 + i] & 0xffL) << (8 * i);
+    }
+    return fingerprint;
   }
 
   private SpecificDatumReader<T> readerFor(long fingerprint) {
@@ -181,9 +202,15 @@ public final class AvroCodec<T extends SpecificRecord> {
 
   /**
    * Avro 1.12 refuses to instantiate classes outside a trusted list (CVE-2024-47561 hardening); our
-   * generated records are trusted in addition to whatever the process already trusts.
+   * generated records are trusted in addition to whatever the process already trusts. Called from
+   * the static initialisers of the classes every record path goes through first (this codec, {@link
+   * Packed}, {@link Provenances}); installs the predicate once.
    */
-  static void trustGeneratedClasses() {
+  static synchronized void trustGeneratedClasses() {
+    if (trusted) {
+      return;
+    }
+    trusted = true;
     ClassSecurityValidator.ClassSecurityPredicate previous = ClassSecurityValidator.getGlobal();
     ClassSecurityValidator.setGlobal(
         c -> c.getName().startsWith("io.rlstream.schemas.") || previous.isTrusted(c));
