@@ -5,7 +5,7 @@ import io.rlstream.generator.ArithmeticTask;
 import io.rlstream.infra.KafkaBroker;
 import io.rlstream.infra.KafkaClientConfig;
 import io.rlstream.infra.TopicAdmin;
-import io.rlstream.judge.MathAnswerVerifier;
+import io.rlstream.judge.verifiers.MathAnswerVerifier;
 import io.rlstream.learner.LearnerService;
 import io.rlstream.policy.Checkpoint;
 import io.rlstream.policy.Policy;
@@ -120,8 +120,9 @@ final class Demo {
             out.printf(Locale.ROOT, "target accuracy %.2f reached%n", target);
             break;
           }
-          if (!pipeline.judge.running()) {
-            throw new IllegalStateException("the judge service stopped; see the log above");
+          if (!pipeline.judge.running() || !pipeline.assembler.running()) {
+            throw new IllegalStateException(
+                "the judge or the assembler stopped; see the log above");
           }
         }
         finalWeights = pipeline.learnerSnapshot();

@@ -5,9 +5,11 @@ import io.rlstream.generator.GeneratorService;
 import io.rlstream.generator.Prompt;
 import io.rlstream.generator.PromptSource;
 import io.rlstream.infra.KafkaClientConfig;
-import io.rlstream.judge.GroupScorer;
+import io.rlstream.judge.Assembler;
+import io.rlstream.judge.Judge;
 import io.rlstream.judge.JudgeService;
-import io.rlstream.judge.MathAnswerVerifier;
+import io.rlstream.judge.JudgeSets;
+import io.rlstream.judge.verifiers.MathAnswerVerifier;
 import io.rlstream.learner.AdamW;
 import io.rlstream.learner.GrpoLoss;
 import io.rlstream.learner.LearnerService;
@@ -15,33 +17,47 @@ import io.rlstream.learner.PolicyTrainer;
 import io.rlstream.policy.Checkpoint;
 import io.rlstream.policy.Policy;
 import io.rlstream.policy.PolicySampler;
+import io.rlstream.schemas.JudgeSet;
 import io.rlstream.schemas.TopicNames;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * The three services of one RL loop — generator, judge, learner — wired from one {@link
- * LoopConfig}, each with its own Kafka clients exactly as when run as separate processes; here in
- * one JVM for the demo, the tests and the benchmark. Closing stops the generator first (nothing new
- * enters), then the judge, then the learner.
+ * The services of one RL loop — generator, the math-verifier judge, the assembler, learner — wired
+ * from one {@link LoopConfig}, each with its own Kafka clients exactly as when run as separate
+ * processes; here in one JVM for the demo, the tests and the benchmark. Closing stops the generator
+ * first (nothing new enters), then the judge and the assembler, then the learner.
  */
 public final class Loop implements AutoCloseable {
+  /** The assembler the loop runs ({@code rl-assembler-main}). */
+  public static final String ASSEMBLER = "main";
+
   public final GeneratorService generator;
   public final JudgeService judge;
+  public final Assembler assembler;
   public final LearnerService learner;
+  private final KafkaClientConfig kafka;
+  private final TopicNames topics;
   private final Policy learnerPolicy;
   private final Policy reference;
 
   private Loop(
+      KafkaClientConfig kafka,
+      TopicNames topics,
       GeneratorService generator,
       JudgeService judge,
+      Assembler assembler,
       LearnerService learner,
       Policy learnerPolicy,
       Policy reference) {
+    this.kafka = kafka;
+    this.topics = topics;
     this.generator = generator;
     this.judge = judge;
+    this.assembler = assembler;
     this.learner = learner;
     this.learnerPolicy = learnerPolicy;
     this.reference = reference;
@@ -66,11 +82,13 @@ public final class Loop implements AutoCloseable {
       Policy reference = config.klBeta() > 0 ? track(made, Policy.of(warmStart, device)) : null;
       LearnerService learner =
           track(made, learner(kafka, topics, config, learnerPolicy, reference, onStep));
-      JudgeService judge = track(made, judge(kafka, topics, runId));
+      JudgeService judge = track(made, judge(kafka, topics, new MathAnswerVerifier(), runId));
+      Assembler assembler = track(made, assembler(kafka, topics, runId));
       PolicySampler sampler =
           track(made, new PolicySampler("generator", Policy.of(warmStart, device), 0));
       GeneratorService generator = generator(kafka, topics, config, sampler, trainPrompts, runId);
-      return new Loop(generator, judge, learner, learnerPolicy, reference);
+      return new Loop(
+          kafka, topics, generator, judge, assembler, learner, learnerPolicy, reference);
     } catch (RuntimeException e) {
       for (AutoCloseable c : made) {
         try {
@@ -100,14 +118,21 @@ public final class Loop implements AutoCloseable {
     return new LearnerService(kafka, topics, config.learner(), trainer, 0, onStep);
   }
 
-  /** The math-verifier judge service; {@code instanceId} makes its transactional id. */
-  static JudgeService judge(KafkaClientConfig kafka, TopicNames topics, String instanceId) {
-    return new JudgeService(
-        kafka,
-        topics,
-        GroupScorer.of(new MathAnswerVerifier()),
-        "rl-judge-math",
-        "rl-judge-math-" + instanceId);
+  /** The service running {@code judge}; {@code instanceId} makes its transactional id. */
+  static JudgeService judge(
+      KafkaClientConfig kafka, TopicNames topics, Judge judge, String instanceId) {
+    return new JudgeService(kafka, topics, judge, JudgeService.Options.of(instanceId));
+  }
+
+  /** The loop's assembler; {@code instanceId} makes its transactional id. */
+  static Assembler assembler(KafkaClientConfig kafka, TopicNames topics, String instanceId) {
+    return new Assembler(kafka, topics, Assembler.Options.of(ASSEMBLER, instanceId));
+  }
+
+  /** The loop's judge set: the math verifier alone, weight 1. */
+  static JudgeSet mathOnly() {
+    return JudgeSets.parse(
+        ASSEMBLER, "math=1.0", "weighted_sum", 1.0, "partial", Duration.ofSeconds(60));
   }
 
   /** The generator service sampling {@code prompts} with {@code sampler}. */
@@ -140,6 +165,8 @@ public final class Loop implements AutoCloseable {
 
   public Loop start() {
     learner.start();
+    JudgeSets.publish(kafka, topics.assemblerConfig(), mathOnly());
+    assembler.start();
     judge.start();
     generator.start();
     return this;
@@ -155,6 +182,8 @@ public final class Loop implements AutoCloseable {
     generator.close();
     generator.sampler().close();
     judge.close();
+    judge.judge().close();
+    assembler.close();
     learner.close();
     learnerPolicy.close();
     if (reference != null) {

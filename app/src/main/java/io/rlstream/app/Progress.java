@@ -67,8 +67,8 @@ final class Progress {
             acc.accuracy(),
             acc.version(),
             rate,
-            loop.generator.acknowledged() - loop.judge.scored(),
-            loop.judge.scored() - loop.learner.groupsConsumed(),
+            loop.generator.acknowledged() - loop.assembler.emitted(),
+            loop.assembler.emitted() - loop.learner.groupsConsumed(),
             n == 0 ? Double.NaN : staleness / n,
             loop.generator.throttled().toMillis() / 1e3);
     out.printf(

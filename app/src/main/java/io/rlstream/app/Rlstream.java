@@ -23,8 +23,11 @@ public final class Rlstream {
         sft          warm-start the tiny policy on the arithmetic task and save the checkpoint
         eval         held-out accuracy of a checkpoint (greedy)
         generator    the generator service against a Kafka cluster
-        judge        the judge service (math verifier) against a Kafka cluster
+        judge        one judge (--judge SPEC) as a service: rl.samples -> rl.judgements
+        assembler    joins judgements into scored groups: -> rl.scored
+        judges       set or show an assembler's judge set while it runs; list judge types
         learner      the GRPO learner service against a Kafka cluster
+        rm-train     train a reward model on the pairwise judgements logged in rl.scored
         broker       a real Kafka broker in the foreground (data in .data/broker)
         bench NAME   benchmarks: %s
 
@@ -63,8 +66,11 @@ public final class Rlstream {
       case "sft" -> ServiceCommands.sft(rest, out);
       case "eval" -> ServiceCommands.eval(rest, out);
       case "generator" -> ServiceCommands.generator(rest, out);
-      case "judge" -> ServiceCommands.judge(rest, out);
+      case "judge" -> JudgeCommands.judge(rest, out);
+      case "assembler" -> JudgeCommands.assembler(rest, out);
+      case "judges" -> JudgeCommands.judges(rest, out);
       case "learner" -> ServiceCommands.learner(rest, out);
+      case "rm-train" -> RmTrain.run(rest, out);
       case "broker" -> BrokerCommand.run(rest);
       case "bench" -> bench(rest, benches, out);
       default -> throw new IllegalArgumentException("unknown command '" + args[0] + "'\n" + usage);

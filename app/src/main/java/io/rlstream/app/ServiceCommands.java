@@ -7,8 +7,7 @@ import io.rlstream.generator.JsonlPrompts;
 import io.rlstream.generator.Prompt;
 import io.rlstream.infra.KafkaClientConfig;
 import io.rlstream.infra.TopicAdmin;
-import io.rlstream.judge.JudgeService;
-import io.rlstream.judge.MathAnswerVerifier;
+import io.rlstream.judge.verifiers.MathAnswerVerifier;
 import io.rlstream.learner.LearnerService;
 import io.rlstream.policy.Checkpoint;
 import io.rlstream.policy.Policy;
@@ -23,11 +22,11 @@ import java.util.concurrent.CountDownLatch;
 /**
  * The subcommands that run one piece: {@code sft}, {@code eval}, and each service on its own
  * against any Kafka cluster ({@code --bootstrap-servers}), until Ctrl-C (SIGTERM), which stops it
- * cleanly: the generator lets what it sampled be acknowledged, the judge aborts its open
- * transaction, the learner commits what it trained on.
+ * cleanly: the generator lets what it sampled be acknowledged, the learner commits what it trained
+ * on. The judge and assembler commands are in {@link JudgeCommands}.
  */
 final class ServiceCommands {
-  private static final String KAFKA_HELP =
+  static final String KAFKA_HELP =
       """
         --bootstrap-servers H:P  the Kafka cluster (default localhost:9092)
         --topic-prefix P         use P.rl.samples, P.rl.scored, ... (default: none)
@@ -125,27 +124,6 @@ final class ServiceCommands {
                 g.version(), g.acknowledged(), g.refusedVersions()));
   }
 
-  static void judge(String[] argv, PrintStream out) throws Exception {
-    Args a = new Args("judge", argv);
-    if (a.help()) {
-      out.print(
-          "usage: rlstream judge [options]\n\nScores rl.samples with the math verifier and writes"
-              + " rl.scored exactly once (Kafka transactions).\n\noptions:\n"
-              + "  --instance-id ID        stable per instance, unique among live ones (default judge-0)\n"
-              + KAFKA_HELP);
-      return;
-    }
-    Kafka k = Kafka.from(a);
-    String instance = a.string("instance-id", "judge-0");
-    a.rejectUnknown();
-    k.prepare();
-    JudgeService j = Loop.judge(k.config, k.topics, instance);
-    untilStopped(
-        j::start,
-        j::close,
-        () -> out.printf("judge: %d scored, %d dead-lettered%n", j.scored(), j.deadLettered()));
-  }
-
   static void learner(String[] argv, PrintStream out) throws Exception {
     Args a = new Args("learner", argv);
     if (a.help()) {
@@ -199,7 +177,7 @@ final class ServiceCommands {
   }
 
   /** Kafka flags: the cluster, topic names, whether to create topics. */
-  private record Kafka(KafkaClientConfig config, TopicNames topics, boolean create) {
+  record Kafka(KafkaClientConfig config, TopicNames topics, boolean create) {
     static Kafka from(Args a) {
       return new Kafka(
           KafkaClientConfig.of(a.string("bootstrap-servers", "localhost:9092")),
@@ -216,7 +194,7 @@ final class ServiceCommands {
     }
   }
 
-  private static void untilStopped(Runnable start, Runnable stop, Runnable report)
+  static void untilStopped(Runnable start, Runnable stop, Runnable report)
       throws InterruptedException {
     CountDownLatch done = new CountDownLatch(1);
     Thread hook =
@@ -232,7 +210,7 @@ final class ServiceCommands {
     done.await();
   }
 
-  private static String required(Args a, String name) {
+  static String required(Args a, String name) {
     String v = a.string(name, null);
     if (v == null) {
       throw new IllegalArgumentException("--" + name + " is required; see --help");

@@ -5,7 +5,7 @@ import io.rlstream.generator.GroupSampler;
 import io.rlstream.generator.Prompt;
 import io.rlstream.generator.PromptSource;
 import io.rlstream.judge.GroupScorer;
-import io.rlstream.judge.MathAnswerVerifier;
+import io.rlstream.judge.verifiers.MathAnswerVerifier;
 import io.rlstream.learner.AdamW;
 import io.rlstream.learner.GrpoLoss;
 import io.rlstream.learner.PolicyTrainer;

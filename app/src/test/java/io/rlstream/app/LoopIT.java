@@ -89,7 +89,7 @@ class LoopIT {
       // drain: no new samples; everything sampled gets judged and trained on
       loop.generator.close();
       generated = loop.generator.acknowledged();
-      waitUntil(() -> loop.judge.scored() >= generated, 60);
+      waitUntil(() -> loop.assembler.emitted() >= generated, 60);
       int perStep = config.groupsPerStep();
       waitUntil(() -> loop.learner.groupsConsumed() >= generated / perStep * perStep, 60);
       assertThat(loop.learner.version()).as("versions advance").isGreaterThan(50);

@@ -67,4 +67,14 @@ public final class Benches {
           LoopBench::main);
     }
   }
+
+  /** {@code rlstream bench judge}. */
+  public static final class Judge extends Named {
+    public Judge() {
+      super(
+          "judge",
+          "verifier and cached LLM judge groups/s through judge service + assembler",
+          JudgeBench::main);
+    }
+  }
 }

@@ -189,6 +189,16 @@ public final class Transformer implements AutoCloseable {
    * @param cache earlier keys and values, appended to; {@code null} for a stateless forward
    */
   public NDArray forward(NDArray ids, NDArray positions, NDArray keyMask, KvCache cache) {
+    NDArray x = hidden(ids, positions, keyMask, cache);
+    String head = config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
+    return Linear.linear(x, w(head)).singletonOrThrow();
+  }
+
+  /**
+   * The final normed hidden states {@code [B, T, hidden]}, before the language-model head: what a
+   * scalar head (a reward model) reads. Arguments as {@link #forward}.
+   */
+  public NDArray hidden(NDArray ids, NDArray positions, NDArray keyMask, KvCache cache) {
     long past = cache == null ? 0 : cache.length();
     NDArray x =
         Embedding.embedding(ids, w("model.embed_tokens.weight"), SparseFormat.DENSE)
@@ -203,9 +213,7 @@ public final class Transformer implements AutoCloseable {
       h = rmsNorm(x, w(p + "post_attention_layernorm.weight"));
       x = x.add(mlp(h, p + "mlp."));
     }
-    x = rmsNorm(x, w("model.norm.weight"));
-    String head = config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
-    return Linear.linear(x, w(head)).singletonOrThrow();
+    return rmsNorm(x, w("model.norm.weight"));
   }
 
   /**

@@ -30,6 +30,15 @@ public final class Topics {
   /** {@link WeightChunk}s then a {@link PolicyAnnouncement} per version; key: "policy". */
   public static final String POLICY = "rl.policy";
 
+  /**
+   * The assembler's changelog: an {@link AssemblerEntry} per group still waiting for judgements;
+   * compacted, partitioned like {@link #SAMPLES} and {@link #JUDGEMENTS}; key: groupId.
+   */
+  public static final String ASSEMBLER_STATE = "rl.assembler.state";
+
+  /** {@link JudgeSet}s: which judges each assembler waits for; compacted; key: assembler name. */
+  public static final String ASSEMBLER_CONFIG = "rl.assembler.config";
+
   /** Records that could not be read or processed, with the reason in headers; key: original key. */
   public static final String DLQ = "rl.dlq";
 
@@ -48,6 +57,29 @@ public final class Topics {
 
   public static final TopicSpec JUDGEMENTS_SPEC =
       new TopicSpec(JUDGEMENTS, 3, retention(14 * DAY_MS, 8 * MIB), "Judgement; key: groupId");
+
+  /** Compacted: only the newest entry per group matters, and a deleted one disappears. */
+  public static final TopicSpec ASSEMBLER_STATE_SPEC =
+      new TopicSpec(
+          ASSEMBLER_STATE,
+          3,
+          Map.of(
+              "cleanup.policy",
+              "compact",
+              "min.compaction.lag.ms",
+              "0",
+              "delete.retention.ms",
+              Long.toString(DAY_MS),
+              "max.message.bytes",
+              Integer.toString(MAX_RECORD_BYTES)),
+          "AssemblerEntry (assembler changelog); key: groupId; null value: emitted");
+
+  public static final TopicSpec ASSEMBLER_CONFIG_SPEC =
+      new TopicSpec(
+          ASSEMBLER_CONFIG,
+          1,
+          Map.of("cleanup.policy", "compact", "max.message.bytes", Integer.toString(MIB)),
+          "JudgeSet; key: assembler name; newest wins");
 
   /** Kept forever by default: the log a learner replays to retrain. */
   public static final TopicSpec SCORED_SPEC =
@@ -78,7 +110,15 @@ public final class Topics {
 
   /** Every topic of the pipeline, in data-flow order. */
   public static List<TopicSpec> all() {
-    return List.of(PROMPTS_SPEC, SAMPLES_SPEC, JUDGEMENTS_SPEC, SCORED_SPEC, POLICY_SPEC, DLQ_SPEC);
+    return List.of(
+        PROMPTS_SPEC,
+        SAMPLES_SPEC,
+        JUDGEMENTS_SPEC,
+        ASSEMBLER_STATE_SPEC,
+        ASSEMBLER_CONFIG_SPEC,
+        SCORED_SPEC,
+        POLICY_SPEC,
+        DLQ_SPEC);
   }
 
   private static Map<String, String> retention(long retentionMs, int maxMessageBytes) {

@@ -1,5 +1,6 @@
-package io.rlstream.judge;
+package io.rlstream.judge.verifiers;
 
+import io.rlstream.judge.PointwiseJudge;
 import io.rlstream.schemas.Completion;
 import io.rlstream.schemas.CompletionScore;
 import io.rlstream.schemas.SampleGroup;
@@ -19,7 +20,7 @@ import java.util.regex.Pattern;
  * Numbers compare by value ({@code 0.5 = 1/2 = .50}). A group without a reference answer is an
  * error, not a zero.
  */
-public final class MathAnswerVerifier implements Judge {
+public final class MathAnswerVerifier implements PointwiseJudge {
   private static final Pattern BOXED = Pattern.compile("\\\\boxed\\{([^{}]*)\\}");
   private static final Pattern ANSWER_IS =
       Pattern.compile("answer is[:\\s]*([^\\s]+)", Pattern.CASE_INSENSITIVE);
@@ -71,7 +72,7 @@ public final class MathAnswerVerifier implements Judge {
   }
 
   /** The text that stands as the final answer of {@code completion}. */
-  static String finalAnswer(String completion) {
+  public static String finalAnswer(String completion) {
     String last = null;
     Matcher boxed = BOXED.matcher(completion);
     while (boxed.find()) {

@@ -1,17 +1,12 @@
-package io.rlstream.judge;
+package io.rlstream.judge.verifiers;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.rlstream.schemas.Completion;
+import io.rlstream.judge.Groups;
 import io.rlstream.schemas.CompletionScore;
-import io.rlstream.schemas.Packed;
-import io.rlstream.schemas.Provenances;
 import io.rlstream.schemas.SampleGroup;
-import io.rlstream.schemas.SamplingParams;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -81,31 +76,6 @@ class MathAnswerVerifierTest {
   }
 
   static SampleGroup group(String reference, List<String> texts) {
-    List<Completion> cs = new ArrayList<>();
-    for (int i = 0; i < texts.size(); i++) {
-      cs.add(
-          Completion.newBuilder()
-              .setIndex(i)
-              .setTokenIds(Packed.ints(new int[] {5}))
-              .setText(texts.get(i))
-              .setLogprobs(Packed.floats(new float[] {-0.5f}))
-              .setFinishReason(io.rlstream.schemas.FinishReason.STOP)
-              .build());
-    }
-    return SampleGroup.newBuilder()
-        .setGroupId("g")
-        .setRunId("r")
-        .setTaskId("t")
-        .setPromptId("p")
-        .setPromptText("3+4=")
-        .setPromptTokenIds(Packed.ints(new int[] {1, 2}))
-        .setReferenceAnswer(reference)
-        .setCompletions(cs)
-        .setPolicyVersion(0)
-        .setSampling(SamplingParams.newBuilder().setTemperature(1f).setMaxNewTokens(4).build())
-        .setSeed(0)
-        .setMetadata(Map.of())
-        .setProvenance(Provenances.now("test"))
-        .build();
+    return Groups.group(reference, texts);
   }
 }
