@@ -116,6 +116,9 @@ final class JudgeCommands {
   static void judges(String[] argv, PrintStream out) {
     String sub = argv.length == 0 ? "--help" : argv[0];
     String[] rest = Arrays.copyOfRange(argv, Math.min(1, argv.length), argv.length);
+    if (Arrays.asList(rest).contains("--help") || Arrays.asList(rest).contains("-h")) {
+      sub = "--help";
+    }
     switch (sub) {
       case "set" -> {
         Args a = new Args("judges set", rest);

@@ -6,7 +6,6 @@ import io.rlstream.generator.Prompt;
 import io.rlstream.generator.PromptSource;
 import io.rlstream.infra.KafkaClientConfig;
 import io.rlstream.judge.Assembler;
-import io.rlstream.judge.Judge;
 import io.rlstream.judge.JudgeService;
 import io.rlstream.judge.JudgeSets;
 import io.rlstream.judge.verifiers.MathAnswerVerifier;
@@ -82,8 +81,13 @@ public final class Loop implements AutoCloseable {
       Policy reference = config.klBeta() > 0 ? track(made, Policy.of(warmStart, device)) : null;
       LearnerService learner =
           track(made, learner(kafka, topics, config, learnerPolicy, reference, onStep));
-      JudgeService judge = track(made, judge(kafka, topics, new MathAnswerVerifier(), runId));
-      Assembler assembler = track(made, assembler(kafka, topics, runId));
+      JudgeService judge =
+          track(
+              made,
+              new JudgeService(
+                  kafka, topics, new MathAnswerVerifier(), JudgeService.Options.of(runId)));
+      Assembler assembler =
+          track(made, new Assembler(kafka, topics, Assembler.Options.of(ASSEMBLER, runId)));
       PolicySampler sampler =
           track(made, new PolicySampler("generator", Policy.of(warmStart, device), 0));
       GeneratorService generator = generator(kafka, topics, config, sampler, trainPrompts, runId);
@@ -116,17 +120,6 @@ public final class Loop implements AutoCloseable {
             new GrpoLoss(config.loss()),
             new AdamW(config.optimizer()));
     return new LearnerService(kafka, topics, config.learner(), trainer, 0, onStep);
-  }
-
-  /** The service running {@code judge}; {@code instanceId} makes its transactional id. */
-  static JudgeService judge(
-      KafkaClientConfig kafka, TopicNames topics, Judge judge, String instanceId) {
-    return new JudgeService(kafka, topics, judge, JudgeService.Options.of(instanceId));
-  }
-
-  /** The loop's assembler; {@code instanceId} makes its transactional id. */
-  static Assembler assembler(KafkaClientConfig kafka, TopicNames topics, String instanceId) {
-    return new Assembler(kafka, topics, Assembler.Options.of(ASSEMBLER, instanceId));
   }
 
   /** The loop's judge set: the math verifier alone, weight 1. */

@@ -1,5 +1,6 @@
 package io.rlstream.app;
 
+import io.rlstream.infra.LogReader;
 import io.rlstream.learner.AdamW;
 import io.rlstream.learner.RewardModelTrainer;
 import io.rlstream.policy.Checkpoint;
@@ -9,20 +10,13 @@ import io.rlstream.schemas.AvroCodec;
 import io.rlstream.schemas.ScoredGroup;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Random;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * {@code rlstream rm-train}: replays the logged {@code rl.scored} topic, takes every pairwise
@@ -113,31 +107,25 @@ final class RmTrain {
 
   private static List<ScoredGroup> readAll(ServiceCommands.Kafka k, PrintStream out) {
     AvroCodec<ScoredGroup> codec = AvroCodec.of(ScoredGroup.class);
-    Map<String, Object> c = new HashMap<>(k.config().consumer("unused"));
-    c.remove(ConsumerConfig.GROUP_ID_CONFIG);
     List<ScoredGroup> groups = new ArrayList<>();
-    int unreadable = 0;
-    try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> tps = new ArrayList<>();
-      for (PartitionInfo p : consumer.partitionsFor(k.topics().scored(), Duration.ofSeconds(30))) {
-        tps.add(new TopicPartition(p.topic(), p.partition()));
-      }
-      consumer.assign(tps);
-      consumer.seekToBeginning(tps);
-      Map<TopicPartition, Long> end = consumer.endOffsets(tps);
-      while (tps.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+    int[] unreadable = {0};
+    List<TopicPartition> partitions;
+    try (KafkaConsumer<byte[], byte[]> consumer = LogReader.open(k.config())) {
+      partitions = LogReader.partitions(consumer, k.topics().scored());
+    }
+    LogReader.readAll(
+        k.config(),
+        partitions,
+        null,
+        r -> {
           try {
             groups.add(codec.decode(r.value()));
           } catch (RuntimeException e) {
-            unreadable++;
+            unreadable[0]++;
           }
-        }
-      }
-    }
-    if (unreadable > 0) {
-      out.printf("skipped %d unreadable records of %s%n", unreadable, k.topics().scored());
+        });
+    if (unreadable[0] > 0) {
+      out.printf("skipped %d unreadable records of %s%n", unreadable[0], k.topics().scored());
     }
     return groups;
   }

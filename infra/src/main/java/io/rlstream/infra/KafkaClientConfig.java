@@ -111,11 +111,22 @@ public final class KafkaClientConfig {
    */
   public Map<String, Object> consumer(String groupId) {
     Objects.requireNonNull(groupId, "groupId");
+    Map<String, Object> c = reader();
+    c.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    return c;
+  }
+
+  /**
+   * Settings for a consumer without a group, which assigns partitions itself and commits nothing (a
+   * changelog restore, a replay that must not move anyone's offsets): as {@link #consumer}
+   * otherwise.
+   */
+  public Map<String, Object> reader() {
     Map<String, Object> c = new HashMap<>();
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
     c.putAll(known(ConsumerConfig.configNames()));
-    c.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    c.remove(ConsumerConfig.GROUP_ID_CONFIG);
     fix(c, CONSUMER_FIXED);
     return c;
   }

@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import io.rlstream.infra.DeadLetters;
 import io.rlstream.infra.KafkaClientConfig;
+import io.rlstream.infra.LogReader;
 import io.rlstream.schemas.AssemblerEntry;
 import io.rlstream.schemas.AvroCodec;
 import io.rlstream.schemas.JudgeSet;
@@ -245,11 +246,11 @@ final class AssemblerLoop implements Runnable {
     for (JudgeWeight w : s.getJudges()) {
       r.add(w.getJudgeId());
     }
-    if (set != null) {
-      log.info("assembler {}: judge set now {}", options.name(), JudgeSets.describe(s));
-    } else {
-      log.info("assembler {}: judge set {}", options.name(), JudgeSets.describe(s));
-    }
+    log.info(
+        "assembler {}: judge set {}{}",
+        options.name(),
+        set == null ? "" : "now ",
+        JudgeSets.describe(s));
     set = s;
     aggregator = a;
     required = r;
@@ -270,10 +271,11 @@ final class AssemblerLoop implements Runnable {
     for (ConsumerRecord<byte[], byte[]> r : in) {
       record(r, now, touched, out, counter);
     }
-    if (recheck) {
+    if (recheck) { // groups this batch touched were checked against the new set already
       for (Pending p : pending.asMap().values()) {
-        Pending w = touched.computeIfAbsent(p.groupId, k -> p.copy());
-        if (!w.done && complete(w)) {
+        if (!touched.containsKey(p.groupId) && complete(p)) {
+          Pending w = p.copy();
+          touched.put(p.groupId, w);
           emit(w, false, out, counter);
         }
       }
@@ -586,23 +588,18 @@ final class AssemblerLoop implements Runnable {
   }
 
   private int restore(Set<Integer> numbers) {
-    Map<String, Object> c = new HashMap<>(kafka.consumer("unused"));
-    c.remove(ConsumerConfig.GROUP_ID_CONFIG);
-    c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
     List<TopicPartition> tps = new ArrayList<>();
     numbers.forEach(n -> tps.add(new TopicPartition(topics.assemblerState(), n)));
     Map<String, Pending> found = new HashMap<>();
-    try (KafkaConsumer<byte[], byte[]> restore =
-        new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      restore.assign(tps);
-      restore.seekToBeginning(tps);
-      Map<TopicPartition, Long> end = restore.endOffsets(tps);
-      while (tps.stream().anyMatch(tp -> restore.position(tp) < end.get(tp))) {
-        for (ConsumerRecord<byte[], byte[]> r : restore.poll(POLL)) {
+    LogReader.readAll(
+        kafka,
+        tps,
+        null,
+        r -> {
           String id = new String(r.key(), StandardCharsets.UTF_8);
           if (r.value() == null) {
             found.remove(id);
-            continue;
+            return;
           }
           AssemblerEntry e = ENTRIES.decode(r.value());
           Pending p = new Pending(id, r.partition(), e.getFirstSeenMs());
@@ -612,9 +609,7 @@ final class AssemblerLoop implements Runnable {
           }
           p.persisted = true;
           found.put(id, p);
-        }
-      }
-    }
+        });
     pending.putAll(found);
     return found.size();
   }

@@ -88,8 +88,11 @@ public final class JudgeRunner {
                         + e));
   }
 
-  /** Transient judge errors plus what the transactional stage also treats as transient. */
-  static boolean isTransient(Throwable e) {
+  /**
+   * Transient judge errors plus what the transactional stage also treats as transient (time-outs,
+   * I/O errors, Kafka's retriable errors), anywhere in the cause chain: what is worth retrying.
+   */
+  public static boolean isTransient(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof TransientJudgeException) {
         return true;

@@ -1,6 +1,7 @@
 package io.rlstream.judge;
 
 import io.rlstream.infra.KafkaClientConfig;
+import io.rlstream.infra.LogReader;
 import io.rlstream.schemas.Aggregation;
 import io.rlstream.schemas.AvroCodec;
 import io.rlstream.schemas.JudgeSet;
@@ -10,7 +11,6 @@ import io.rlstream.schemas.Provenances;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -24,7 +24,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.LoggerFactory;
 
@@ -160,10 +159,7 @@ public final class JudgeSets {
     private long changes;
 
     Watcher(KafkaClientConfig kafka, String topic, String assembler) {
-      Map<String, Object> c = new HashMap<>(kafka.consumer("unused"));
-      c.remove("group.id");
-      this.consumer =
-          new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+      this.consumer = LogReader.open(kafka);
       this.assembler = assembler;
       this.partition = new TopicPartition(topic, 0);
       consumer.assign(List.of(partition));
@@ -172,41 +168,34 @@ public final class JudgeSets {
 
     /** Reads until the end of the topic as it is now. */
     void catchUp(Duration timeout) {
-      long end = consumer.endOffsets(List.of(partition), timeout).get(partition);
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (consumer.position(partition, timeout) < end) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException(
-              "could not read " + partition.topic() + " to its end within " + timeout);
-        }
-        poll(Duration.ofMillis(200));
-      }
+      LogReader.readToEnd(consumer, List.of(partition), timeout, this::accept);
     }
 
     /** Reads what arrived; true if the set changed. */
     boolean poll(Duration timeout) {
-      boolean changed = false;
-      for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
-        if (r.key() == null
-            || r.value() == null
-            || !assembler.equals(new String(r.key(), StandardCharsets.UTF_8))) {
-          continue;
-        }
-        try {
-          current = CODEC.decode(r.value());
-          changes++;
-          changed = true;
-        } catch (RuntimeException e) {
-          LoggerFactory.getLogger(JudgeSets.class)
-              .warn(
-                  "ignoring an unreadable judge set at {}-{}@{}: {}",
-                  r.topic(),
-                  r.partition(),
-                  r.offset(),
-                  e.toString());
-        }
+      long before = changes;
+      consumer.poll(timeout).forEach(this::accept);
+      return changes != before;
+    }
+
+    private void accept(ConsumerRecord<byte[], byte[]> r) {
+      if (r.key() == null
+          || r.value() == null
+          || !assembler.equals(new String(r.key(), StandardCharsets.UTF_8))) {
+        return;
       }
-      return changed;
+      try {
+        current = CODEC.decode(r.value());
+        changes++;
+      } catch (RuntimeException e) {
+        LoggerFactory.getLogger(JudgeSets.class)
+            .warn(
+                "ignoring an unreadable judge set at {}-{}@{}: {}",
+                r.topic(),
+                r.partition(),
+                r.offset(),
+                e.toString());
+      }
     }
 
     JudgeSet current() {

@@ -95,7 +95,7 @@ public final class RewardModelTrainer {
       seqs.addAll(rejected);
       double lossValue;
       double accuracy;
-      try (NDManager m = NDManager.newBaseManager();
+      try (NDManager m = NDManager.newBaseManager(model.device());
           GradientCollector collector = Engine.getInstance().newGradientCollector()) {
         NDArray r = model.rewards(m, seqs);
         NDArray margin = r.get("0:" + n).sub(r.get(n + ":"));
@@ -116,7 +116,7 @@ public final class RewardModelTrainer {
   /** Fraction of {@code pairs} the model ranks right, without gradients. */
   public static double accuracy(RewardModel model, List<Pair> pairs) {
     JniUtils.setGradMode(false);
-    try (NDManager m = NDManager.newBaseManager()) {
+    try (NDManager m = NDManager.newBaseManager(model.device())) {
       List<int[]> seqs = new ArrayList<>();
       pairs.forEach(p -> seqs.add(p.chosen()));
       pairs.forEach(p -> seqs.add(p.rejected()));

@@ -3,7 +3,6 @@ package io.rlstream.policy;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import java.nio.file.Files;
@@ -77,6 +76,11 @@ public final class RewardModel implements AutoCloseable {
     return trunk.tokenizer();
   }
 
+  /** Where the weights live: make the arrays of {@link #rewards} on a manager of this device. */
+  public Device device() {
+    return trunk.model().device();
+  }
+
   public ModelConfig config() {
     return trunk.config();
   }
@@ -123,10 +127,7 @@ public final class RewardModel implements AutoCloseable {
                 m.create(mask, new Shape(b, t)),
                 null); // [B, T, H]
     NDArray perToken = Linear.linear(x, head).singletonOrThrow().squeeze(-1); // [B, T]
-    return perToken
-        .mul(m.create(last, new Shape(b, t)))
-        .sum(new int[] {1})
-        .toType(DataType.FLOAT32, false);
+    return perToken.mul(m.create(last, new Shape(b, t))).sum(new int[] {1});
   }
 
   @Override

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rlstream.judge.JudgeFailedException;
+import io.rlstream.judge.JudgeRunner;
 import io.rlstream.judge.TransientJudgeException;
 import java.io.IOException;
 import java.net.URI;
@@ -14,7 +15,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Objects;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
@@ -107,7 +107,7 @@ public final class ChatClient {
             Retry.backoff(settings.attempts() - 1, settings.minBackoff())
                 .maxBackoff(settings.minBackoff().multipliedBy(32))
                 .jitter(0.5)
-                .filter(ChatClient::retriable)
+                .filter(JudgeRunner::isTransient)
                 .onRetryExhaustedThrow((spec, signal) -> signal.failure()));
   }
 
@@ -177,13 +177,6 @@ public final class ChatClient {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  static boolean retriable(Throwable e) {
-    return e instanceof TransientJudgeException
-        || e instanceof TimeoutException
-        || e instanceof IOException
-        || e.getCause() instanceof IOException;
   }
 
   private static String cut(String s, int n) {

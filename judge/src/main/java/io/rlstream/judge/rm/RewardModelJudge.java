@@ -66,7 +66,7 @@ public final class RewardModelJudge implements Judge {
       seqs.add(s);
     }
     float[] r;
-    try (NDManager m = NDManager.newBaseManager()) {
+    try (NDManager m = NDManager.newBaseManager(model.device())) {
       r = model.rewards(m, seqs).toFloatArray();
     }
     List<CompletionScore> scores = new ArrayList<>();

@@ -1,11 +1,10 @@
 package io.rlstream.judge.verifiers;
 
-import io.rlstream.judge.PointwiseJudge;
 import io.rlstream.schemas.Completion;
 import io.rlstream.schemas.CompletionScore;
 import io.rlstream.schemas.SampleGroup;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -14,12 +13,12 @@ import java.util.regex.Pattern;
  * and around them — e.g. tags {@code think,answer} accept {@code <think>…</think>
  * <answer>…</answer>} (the DeepSeek-R1 format reward). The rationale names the first problem.
  */
-public final class FormatVerifier implements PointwiseJudge {
-  private final String id;
+public final class FormatVerifier extends Verifier {
   private final List<String> tags;
   private final Pattern anyTag;
 
   public FormatVerifier(String id, List<String> tags) {
+    super(id);
     if (tags.isEmpty()) {
       throw new IllegalArgumentException("judge " + id + ": give at least one tag");
     }
@@ -28,29 +27,16 @@ public final class FormatVerifier implements PointwiseJudge {
         throw new IllegalArgumentException("judge " + id + ": '" + t + "' is not a tag name");
       }
     }
-    this.id = id;
     this.tags = List.copyOf(tags);
     this.anyTag = Pattern.compile("</?(" + String.join("|", tags) + ")>");
   }
 
   @Override
-  public String id() {
-    return id;
-  }
-
-  @Override
-  public String version() {
-    return "1";
-  }
-
-  @Override
-  public List<CompletionScore> score(SampleGroup group) {
-    List<CompletionScore> out = new ArrayList<>();
-    for (Completion c : group.getCompletions()) {
+  protected Function<Completion, CompletionScore> rule(SampleGroup group) {
+    return c -> {
       String problem = problem(c.getText());
-      out.add(new CompletionScore(c.getIndex(), problem == null ? 1.0 : 0.0, problem));
-    }
-    return out;
+      return pass(c, problem == null, problem);
+    };
   }
 
   /** The first thing wrong with {@code text}, or null if its format is right. */

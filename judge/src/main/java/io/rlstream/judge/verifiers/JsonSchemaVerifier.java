@@ -9,14 +9,12 @@ import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
-import io.rlstream.judge.PointwiseJudge;
 import io.rlstream.schemas.Completion;
 import io.rlstream.schemas.CompletionScore;
 import io.rlstream.schemas.SampleGroup;
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -26,7 +24,7 @@ import java.util.regex.Pattern;
  * content of its last {@code ```json} fence. Strict: duplicate keys, trailing content, comments and
  * single quotes are refused.
  */
-public final class JsonSchemaVerifier implements PointwiseJudge {
+public final class JsonSchemaVerifier extends Verifier {
   private static final Pattern FENCE =
       Pattern.compile("```(?:json)?\\s*\\n(.*?)```", Pattern.DOTALL);
   private static final ObjectMapper STRICT =
@@ -35,11 +33,10 @@ public final class JsonSchemaVerifier implements PointwiseJudge {
           .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
           .build();
 
-  private final String id;
   private final JsonSchema schema;
 
   public JsonSchemaVerifier(String id, String schemaJson) {
-    this.id = id;
+    super(id);
     try {
       JsonNode node = STRICT.readTree(schemaJson);
       this.schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(node);
@@ -50,23 +47,11 @@ public final class JsonSchemaVerifier implements PointwiseJudge {
   }
 
   @Override
-  public String id() {
-    return id;
-  }
-
-  @Override
-  public String version() {
-    return "1";
-  }
-
-  @Override
-  public List<CompletionScore> score(SampleGroup group) {
-    List<CompletionScore> out = new ArrayList<>();
-    for (Completion c : group.getCompletions()) {
+  protected Function<Completion, CompletionScore> rule(SampleGroup group) {
+    return c -> {
       String problem = problem(c.getText());
-      out.add(new CompletionScore(c.getIndex(), problem == null ? 1.0 : 0.0, problem));
-    }
-    return out;
+      return pass(c, problem == null, problem);
+    };
   }
 
   /** Why {@code text} is not a valid document, or null. */

@@ -1,12 +1,11 @@
 package io.rlstream.judge.verifiers;
 
-import io.rlstream.judge.PointwiseJudge;
 import io.rlstream.schemas.Completion;
 import io.rlstream.schemas.CompletionScore;
 import io.rlstream.schemas.FinishReason;
+import io.rlstream.schemas.Packed;
 import io.rlstream.schemas.SampleGroup;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.function.Function;
 
 /**
  * A length penalty with a soft overlong zone, as DAPO's overlong reward shaping (Yu et al. 2025,
@@ -21,42 +20,29 @@ import java.util.List;
  * Optionally a completion cut off at the sampler's token limit (finish reason LENGTH) gets −1
  * whatever its length, since its answer is unfinished. Add it to a correctness judge with a weight.
  */
-public final class LengthPenalty implements PointwiseJudge {
-  private final String id;
+public final class LengthPenalty extends Verifier {
   private final int max;
   private final int buffer;
   private final boolean truncatedIsOverlong;
 
   public LengthPenalty(String id, int max, int buffer, boolean truncatedIsOverlong) {
+    super(id);
     if (max < 1 || buffer < 0 || buffer > max) {
       throw new IllegalArgumentException(
           "judge " + id + ": need max >= 1 and 0 <= buffer <= max, got " + max + ", " + buffer);
     }
-    this.id = id;
     this.max = max;
     this.buffer = buffer;
     this.truncatedIsOverlong = truncatedIsOverlong;
   }
 
   @Override
-  public String id() {
-    return id;
-  }
-
-  @Override
-  public String version() {
-    return "1";
-  }
-
-  @Override
-  public List<CompletionScore> score(SampleGroup group) {
-    List<CompletionScore> out = new ArrayList<>();
-    for (Completion c : group.getCompletions()) {
-      int len = c.getTokenIds().remaining() / 4;
+  protected Function<Completion, CompletionScore> rule(SampleGroup group) {
+    return c -> {
+      int len = Packed.length(c.getTokenIds());
       boolean cut = truncatedIsOverlong && c.getFinishReason() == FinishReason.LENGTH;
-      out.add(new CompletionScore(c.getIndex(), cut ? -1.0 : penalty(len), len + " tokens"));
-    }
-    return out;
+      return new CompletionScore(c.getIndex(), cut ? -1.0 : penalty(len), len + " tokens");
+    };
   }
 
   double penalty(int len) {

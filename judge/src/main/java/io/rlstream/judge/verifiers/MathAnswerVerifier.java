@@ -1,14 +1,12 @@
 package io.rlstream.judge.verifiers;
 
-import io.rlstream.judge.PointwiseJudge;
 import io.rlstream.schemas.Completion;
 import io.rlstream.schemas.CompletionScore;
 import io.rlstream.schemas.SampleGroup;
 import java.math.BigDecimal;
 import java.math.BigInteger;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -20,40 +18,24 @@ import java.util.regex.Pattern;
  * Numbers compare by value ({@code 0.5 = 1/2 = .50}). A group without a reference answer is an
  * error, not a zero.
  */
-public final class MathAnswerVerifier implements PointwiseJudge {
+public final class MathAnswerVerifier extends Verifier {
   private static final Pattern BOXED = Pattern.compile("\\\\boxed\\{([^{}]*)\\}");
   private static final Pattern ANSWER_IS =
       Pattern.compile("answer is[:\\s]*([^\\s]+)", Pattern.CASE_INSENSITIVE);
   private static final Pattern NUMBER =
       Pattern.compile("[+-]?(\\d+(\\.\\d*)?|\\.\\d+)(\\s*/\\s*[+-]?\\d+)?");
 
-  private final String id;
-
   public MathAnswerVerifier() {
     this("math");
   }
 
   public MathAnswerVerifier(String id) {
-    this.id = id;
+    super(id);
   }
 
   @Override
-  public String id() {
-    return id;
-  }
-
-  @Override
-  public String version() {
-    return "1";
-  }
-
-  @Override
-  public List<CompletionScore> score(SampleGroup group) {
-    if (group.getReferenceAnswer() == null) {
-      throw new IllegalArgumentException(
-          "group " + group.getGroupId() + " has no reference answer: the math verifier needs one");
-    }
-    Optional<BigFraction> expected = parse(group.getReferenceAnswer());
+  protected Function<Completion, CompletionScore> rule(SampleGroup group) {
+    Optional<BigFraction> expected = parse(reference(group, "the math verifier"));
     if (expected.isEmpty()) {
       throw new IllegalArgumentException(
           "group "
@@ -62,13 +44,10 @@ public final class MathAnswerVerifier implements PointwiseJudge {
               + group.getReferenceAnswer()
               + "' is not a number");
     }
-    List<CompletionScore> out = new ArrayList<>(group.getCompletions().size());
-    for (Completion c : group.getCompletions()) {
+    return c -> {
       String answer = finalAnswer(c.getText());
-      boolean right = parse(answer).map(expected.get()::equals).orElse(false);
-      out.add(new CompletionScore(c.getIndex(), right ? 1.0 : 0.0, answer));
-    }
-    return out;
+      return pass(c, parse(answer).map(expected.get()::equals).orElse(false), answer);
+    };
   }
 
   /** The text that stands as the final answer of {@code completion}. */

@@ -1,11 +1,9 @@
 package io.rlstream.judge.verifiers;
 
-import io.rlstream.judge.PointwiseJudge;
 import io.rlstream.schemas.Completion;
 import io.rlstream.schemas.CompletionScore;
 import io.rlstream.schemas.SampleGroup;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
@@ -16,8 +14,7 @@ import java.util.regex.PatternSyntaxException;
  * to run for ever: matching is bounded by a step budget and a completion that exhausts it is an
  * error (dead-lettered), not a silent 0.
  */
-public final class RegexMatchVerifier implements PointwiseJudge {
-  private final String id;
+public final class RegexMatchVerifier extends Verifier {
   private final String pattern;
   private final boolean whole;
   private final long budget;
@@ -28,7 +25,7 @@ public final class RegexMatchVerifier implements PointwiseJudge {
    * @param budget characters the matcher may read per completion before giving up
    */
   public RegexMatchVerifier(String id, String pattern, boolean whole, long budget) {
-    this.id = id;
+    super(id);
     this.pattern = pattern;
     this.whole = whole;
     this.budget = budget;
@@ -44,34 +41,17 @@ public final class RegexMatchVerifier implements PointwiseJudge {
   }
 
   @Override
-  public String id() {
-    return id;
-  }
-
-  @Override
-  public String version() {
-    return "1";
-  }
-
-  @Override
-  public List<CompletionScore> score(SampleGroup group) {
-    Pattern p = fixed;
-    if (p == null) {
-      if (group.getReferenceAnswer() == null) {
-        throw new IllegalArgumentException(
-            "group " + group.getGroupId() + " has no reference answer for {reference}");
-      }
-      p =
-          Pattern.compile(
-              pattern.replace("{reference}", Pattern.quote(group.getReferenceAnswer())));
-    }
-    List<CompletionScore> out = new ArrayList<>();
-    for (Completion c : group.getCompletions()) {
+  protected Function<Completion, CompletionScore> rule(SampleGroup group) {
+    Pattern p =
+        fixed != null
+            ? fixed
+            : Pattern.compile(
+                pattern.replace(
+                    "{reference}", Pattern.quote(reference(group, "a pattern with {reference}"))));
+    return c -> {
       var m = p.matcher(new Budgeted(c.getText(), budget));
-      boolean hit = whole ? m.matches() : m.find();
-      out.add(new CompletionScore(c.getIndex(), hit ? 1.0 : 0.0, null));
-    }
-    return out;
+      return pass(c, whole ? m.matches() : m.find(), null);
+    };
   }
 
   /** A string that fails once read more than a budget of characters. */

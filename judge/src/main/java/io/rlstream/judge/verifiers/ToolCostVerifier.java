@@ -4,8 +4,8 @@ import io.rlstream.judge.PointwiseJudge;
 import io.rlstream.schemas.Completion;
 import io.rlstream.schemas.CompletionScore;
 import io.rlstream.schemas.SampleGroup;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -16,25 +16,19 @@ import java.util.regex.Pattern;
  * tool calls scores higher. Correctness comes from a wrapped verifier; tool calls are counted as
  * matches of a pattern (default {@code <tool_call>}).
  */
-public final class ToolCostVerifier implements PointwiseJudge {
-  private final String id;
+public final class ToolCostVerifier extends Verifier {
   private final PointwiseJudge correctness;
   private final Pattern call;
   private final double c;
 
   public ToolCostVerifier(String id, PointwiseJudge correctness, String callPattern, double c) {
+    super(id);
     if (!(c > 0)) {
       throw new IllegalArgumentException("judge " + id + ": c must be > 0, got " + c);
     }
-    this.id = id;
     this.correctness = correctness;
     this.call = Pattern.compile(callPattern);
     this.c = c;
-  }
-
-  @Override
-  public String id() {
-    return id;
   }
 
   @Override
@@ -43,16 +37,13 @@ public final class ToolCostVerifier implements PointwiseJudge {
   }
 
   @Override
-  public List<CompletionScore> score(SampleGroup group) {
+  protected Function<Completion, CompletionScore> rule(SampleGroup group) {
     List<CompletionScore> right = correctness.score(group);
-    List<CompletionScore> out = new ArrayList<>();
-    for (Completion comp : group.getCompletions()) {
+    return comp -> {
       int m = calls(comp.getText());
       double correct = right.get(comp.getIndex()).getScore();
-      out.add(
-          new CompletionScore(comp.getIndex(), correct > 0 ? weight(m) : 0.0, m + " tool calls"));
-    }
-    return out;
+      return new CompletionScore(comp.getIndex(), correct > 0 ? weight(m) : 0.0, m + " tool calls");
+    };
   }
 
   int calls(String text) {

@@ -5,7 +5,6 @@ import io.rlstream.judge.JudgeFactory;
 import io.rlstream.judge.JudgeSpec;
 import io.rlstream.judge.PointwiseJudge;
 import io.rlstream.schemas.CompletionScore;
-import io.rlstream.schemas.JudgementKind;
 import io.rlstream.schemas.SampleGroup;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,7 +12,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import reactor.core.publisher.Mono;
 
 /** The {@link JudgeFactory}s of the rule verifiers, registered with {@code ServiceLoader}. */
 public final class VerifierFactories {
@@ -29,16 +27,6 @@ public final class VerifierFactories {
     @Override
     public List<CompletionScore> score(SampleGroup group) {
       return inner.score(group);
-    }
-
-    @Override
-    public JudgementKind kind() {
-      return JudgementKind.POINTWISE;
-    }
-
-    @Override
-    public Mono<io.rlstream.judge.Verdict> judge(SampleGroup group) {
-      return PointwiseJudge.super.judge(group);
     }
   }
 
