@@ -7,6 +7,7 @@ import io.rlstream.judge.JudgeService;
 import io.rlstream.judge.JudgeSets;
 import io.rlstream.judge.JudgeSpec;
 import io.rlstream.judge.Judges;
+import io.rlstream.judge.llm.FakeChatServer;
 import io.rlstream.schemas.JudgeSet;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -111,6 +112,33 @@ final class JudgeCommands {
               "assembler %s: %d emitted (%d partial), %d dead-lettered, %d waiting%n",
               name, c.emitted(), c.partial(), c.deadLettered(), c.pending());
         });
+  }
+
+  /**
+   * {@code rlstream fake-llm}: the tests' OpenAI-compatible stand-in, to try LLM judges offline.
+   */
+  static void fakeLlm(String[] argv, PrintStream out) throws Exception {
+    Args a = new Args("fake-llm", argv);
+    if (a.help()) {
+      out.print(
+          "usage: rlstream fake-llm [--port N]\n\nServes /v1/chat/completions on 127.0.0.1 the"
+              + " way the tests' fake model does: pointwise, the highest score to a completion"
+              + " that contains the reference answer, else the lowest; pairwise, the completion"
+              + " that contains it (tie if both or neither). For trying '--judge"
+              + " llm,endpoint=...' and rm-train without a model server.\n\noptions:\n"
+              + "  --port N                port (default 8089; 0 picks a free one)\n");
+      return;
+    }
+    int port = a.integer("port", 8089, 0, 65535);
+    a.rejectUnknown();
+    FakeChatServer[] server = new FakeChatServer[1];
+    ServiceCommands.untilStopped(
+        () -> {
+          server[0] = FakeChatServer.start(port);
+          out.println("fake-llm: serving " + server[0].endpoint() + "/v1/chat/completions");
+        },
+        () -> server[0].close(),
+        () -> out.printf("fake-llm: %d requests served%n", server[0].requests()));
   }
 
   static void judges(String[] argv, PrintStream out) {

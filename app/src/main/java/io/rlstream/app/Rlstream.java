@@ -28,6 +28,7 @@ public final class Rlstream {
         judges       set or show an assembler's judge set while it runs; list judge types
         learner      the GRPO learner service against a Kafka cluster
         rm-train     train a reward model on the pairwise judgements logged in rl.scored
+        fake-llm     a local stand-in for an OpenAI-compatible judge model (offline trials)
         broker       a real Kafka broker in the foreground (data in .data/broker)
         bench NAME   benchmarks: %s
 
@@ -71,6 +72,7 @@ public final class Rlstream {
       case "judges" -> JudgeCommands.judges(rest, out);
       case "learner" -> ServiceCommands.learner(rest, out);
       case "rm-train" -> RmTrain.run(rest, out);
+      case "fake-llm" -> JudgeCommands.fakeLlm(rest, out);
       case "broker" -> BrokerCommand.run(rest);
       case "bench" -> bench(rest, benches, out);
       default -> throw new IllegalArgumentException("unknown command '" + args[0] + "'\n" + usage);

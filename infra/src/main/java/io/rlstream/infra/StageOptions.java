@@ -18,6 +18,9 @@ import org.apache.kafka.common.errors.RetriableException;
  *     among live instances; a restart fences the previous incarnation
  * @param inputTopics topics consumed
  * @param concurrency records of one batch processed at once (outputs keep input order)
+ * @param maxBatch most records in one batch, that is in one poll and one transaction: large for
+ *     fast processing (fewer commits per record), small for slow processing so that a batch ends
+ *     well within the producer's transaction time-out
  * @param maxAttempts attempts at a batch whose processing fails retriably; at the last, a record
  *     that still fails is dead-lettered instead of failing the batch
  * @param minBackoff first wait before a retry, doubled each attempt up to {@code maxBackoff}
@@ -33,6 +36,7 @@ public record StageOptions(
     String transactionalId,
     List<String> inputTopics,
     int concurrency,
+    int maxBatch,
     int maxAttempts,
     Duration minBackoff,
     Duration maxBackoff,
@@ -53,6 +57,9 @@ public record StageOptions(
     if (concurrency < 1) {
       throw new IllegalArgumentException("concurrency must be >= 1, got " + concurrency);
     }
+    if (maxBatch < 1) {
+      throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
+    }
     if (maxAttempts < 1) {
       throw new IllegalArgumentException("maxAttempts must be >= 1, got " + maxAttempts);
     }
@@ -63,8 +70,9 @@ public record StageOptions(
   }
 
   /**
-   * Defaults: concurrency 8, 10 attempts, back-off 100 ms to 10 s, Kafka's retriable errors,
-   * time-outs and I/O errors retried, dead letters to {@value Topics#DLQ}.
+   * Defaults: concurrency 8, batches of up to 500 records, 10 attempts, back-off 100 ms to 10 s,
+   * Kafka's retriable errors, time-outs and I/O errors retried, dead letters to {@value
+   * Topics#DLQ}.
    */
   public static StageOptions of(
       String name, String groupId, String transactionalId, String... inputTopics) {
@@ -74,6 +82,7 @@ public record StageOptions(
         transactionalId,
         List.of(inputTopics),
         8,
+        500,
         10,
         Duration.ofMillis(100),
         Duration.ofSeconds(10),
@@ -88,6 +97,23 @@ public record StageOptions(
         groupId,
         transactionalId,
         inputTopics,
+        n,
+        maxBatch,
+        maxAttempts,
+        minBackoff,
+        maxBackoff,
+        retriable,
+        pollTimeout,
+        deadLetterTopic);
+  }
+
+  public StageOptions withMaxBatch(int n) {
+    return new StageOptions(
+        name,
+        groupId,
+        transactionalId,
+        inputTopics,
+        concurrency,
         n,
         maxAttempts,
         minBackoff,
@@ -104,6 +130,7 @@ public record StageOptions(
         transactionalId,
         inputTopics,
         concurrency,
+        maxBatch,
         attempts,
         min,
         max,
@@ -119,6 +146,7 @@ public record StageOptions(
         transactionalId,
         inputTopics,
         concurrency,
+        maxBatch,
         maxAttempts,
         minBackoff,
         maxBackoff,

@@ -15,8 +15,10 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
@@ -92,7 +94,56 @@ public final class TopicAdmin implements AutoCloseable {
       }
     }
     warnIfDifferent(existing);
+    awaitLeaders(specs.stream().filter(s -> created.contains(s.name())).toList());
     return created;
+  }
+
+  /**
+   * Waits until every partition of the just-created topics answers a list-offsets request from its
+   * leader. Metadata names a leader slightly before that broker acts as one; a producer whose first
+   * batch lands in that gap gets NOT_LEADER_OR_FOLLOWER, and an idempotent producer whose later
+   * batch was accepted meanwhile can no longer deliver the first (out-of-order sequence).
+   */
+  private void awaitLeaders(List<TopicSpec> specs) {
+    if (specs.isEmpty()) {
+      return;
+    }
+    Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
+    for (TopicSpec spec : specs) {
+      for (int p = 0; p < spec.partitions(); p++) {
+        partitions.put(new TopicPartition(spec.name(), p), OffsetSpec.latest());
+      }
+    }
+    List<String> names = specs.stream().map(TopicSpec::name).toList();
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    String why = "no leader yet";
+    try {
+      while (System.nanoTime() < deadline) {
+        try {
+          // metadata first (quiet while the topic is still unknown), then the leaders themselves
+          boolean led =
+              admin
+                  .describeTopics(names)
+                  .allTopicNames()
+                  .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                  .values()
+                  .stream()
+                  .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null));
+          if (led) {
+            admin.listOffsets(partitions).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return;
+          }
+        } catch (ExecutionException | TimeoutException e) {
+          why = e.getMessage();
+        }
+        Thread.sleep(50);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for the leaders of " + names, e);
+    }
+    throw new IllegalStateException(
+        "created topics " + names + " have no working leader after " + TIMEOUT + ": " + why);
   }
 
   /** Partitions, replication factor and explicitly set configs of each named topic that exists. */

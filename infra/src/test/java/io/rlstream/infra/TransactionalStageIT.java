@@ -48,7 +48,9 @@ class TransactionalStageIT {
     TransactionalStage.Processor<String, String, String, String> flaky =
         in -> {
           if (in.value().equals("v30") && failed.compareAndSet(false, true)) {
-            return Flux.error(new TimeoutException("judge timed out"));
+            // fails after a while, so the outputs before it have reached the broker by then
+            return Mono.delay(Duration.ofMillis(200))
+                .thenMany(Flux.error(new TimeoutException("judge timed out")));
           }
           return upper().process(in);
         };

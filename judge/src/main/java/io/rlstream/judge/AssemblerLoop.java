@@ -188,7 +188,7 @@ final class AssemblerLoop implements Runnable {
       Map<String, Object> c =
           new HashMap<>(kafka.consumer(Assembler.consumerGroup(options.name())));
       c.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, RangeAssignor.class.getName());
-      c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
+      c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000); // fast work: few commits per record
       consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
       producer =
           new KafkaProducer<>(

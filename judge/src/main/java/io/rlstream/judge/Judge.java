@@ -34,6 +34,16 @@ public interface Judge extends AutoCloseable {
     return 2;
   }
 
+  /**
+   * Most sample groups judged in one transaction of the judge service. A fast judge (a rule
+   * verifier) wants large batches, since each commit costs a few round trips; a slow one (an HTTP
+   * model) small ones, so that a batch ends well within the transaction time-out and its judgements
+   * become visible soon.
+   */
+  default int maxBatch() {
+    return 5000;
+  }
+
   /** Releases what the judge holds (a model, an HTTP client). */
   @Override
   default void close() {}

@@ -88,6 +88,7 @@ public final class JudgeService implements AutoCloseable {
                 topics.samples())
             .withConcurrency(
                 options.concurrency() > 0 ? options.concurrency() : judge.concurrency())
+            .withMaxBatch(judge.maxBatch())
             .withRetries(10, Duration.ofMillis(100), Duration.ofSeconds(10))
             .withDeadLetterTopic(topics.dlq());
     this.stage =

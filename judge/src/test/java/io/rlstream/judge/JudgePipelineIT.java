@@ -8,6 +8,7 @@ import io.rlstream.infra.StartPosition;
 import io.rlstream.infra.TopicAdmin;
 import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
+import io.rlstream.judge.llm.FakeChatServer;
 import io.rlstream.schemas.AvroCodec;
 import io.rlstream.schemas.JudgementKind;
 import io.rlstream.schemas.SampleGroup;
@@ -160,6 +161,27 @@ class JudgePipelineIT {
           .contains("after 3 attempts")
           .contains("HTTP 503 from the model server");
       assertThat(SAMPLES.decode(d.value()).getGroupId()).startsWith("c");
+    }
+  }
+
+  @Test
+  void llmJudgeScoresThroughThePipelineAndReplaysFromItsCache() throws Exception {
+    publish("llm=1.0", "partial", 600_000);
+    produce("d", 30);
+    try (FakeChatServer server = FakeChatServer.start()) {
+      Judge llm = Judges.create(JudgeSpec.parse("llm,id=llm,endpoint=" + server.endpoint()));
+      llm.judge(Groups.group("d0", "7", List.of("7", "8888888"))).block();
+      try (JudgeService service = service(llm, new StartPosition.Earliest()).start();
+          Assembler asm = assembler().start()) {
+        waitUntil(() -> asm.emitted() >= 30, "LLM-judged groups are assembled");
+        assertThat(service.judged()).isEqualTo(30);
+      }
+      // every group has the same prompt and completions: one request per distinct completion
+      assertThat(server.requests()).isEqualTo(2);
+    }
+    for (ScoredGroup s : scored(30).values()) {
+      assertThat(s.getRewards()).containsExactly(1.0, 0.0);
+      assertThat(s.getJudgements().get(0).getJudgeId()).isEqualTo("llm");
     }
   }
 

@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -50,8 +51,8 @@ final class JudgeBench {
   private JudgeBench() {}
 
   static Object main(String[] args, PrintStream out) throws Exception {
-    int groups = 20_000;
-    int llmGroups = 2_000;
+    int groups = 50_000;
+    int llmGroups = 5_000;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--groups" -> groups = Integer.parseInt(args[++i]);
@@ -75,7 +76,7 @@ final class JudgeBench {
         Judge judge =
             Judges.create(
                 JudgeSpec.parse(
-                    "llm,id=math,endpoint=" + server.endpoint() + ",cache-size=1000000"));
+                    "llm,id=llm,endpoint=" + server.endpoint() + ",cache-size=1000000"));
         log(kafka, "llm", llmLogged);
         long t = System.nanoTime();
         Flux.fromIterable(llmLogged).flatMap(judge::judge, 64).blockLast();
@@ -129,15 +130,7 @@ final class JudgeBench {
     try (KafkaProducer<byte[], byte[]> p =
         new KafkaProducer<>(
             kafka.producer(), new ByteArraySerializer(), new ByteArraySerializer())) {
-      // a just-created topic can briefly answer NOT_LEADER: wait until every partition has a leader
-      long until = System.nanoTime() + 30_000_000_000L;
-      while (p.partitionsFor(topics.samples()).stream().anyMatch(i -> i.leader() == null)) {
-        if (System.nanoTime() > until) {
-          throw new IllegalStateException(topics.samples() + " has no leader after 30 s");
-        }
-        Thread.sleep(100);
-      }
-      List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+      List<Future<?>> sent = new ArrayList<>();
       for (SampleGroup g : logged) {
         sent.add(
             p.send(
@@ -146,7 +139,7 @@ final class JudgeBench {
                     g.getGroupId().getBytes(StandardCharsets.UTF_8),
                     codec.encode(g))));
       }
-      for (java.util.concurrent.Future<?> f : sent) {
+      for (Future<?> f : sent) {
         f.get(); // a lost sample would leave the bench waiting for ever: fail instead
       }
     }
@@ -177,7 +170,14 @@ final class JudgeBench {
           lastProgress = System.nanoTime();
         } else if (System.nanoTime() - lastProgress > 60e9) {
           throw new IllegalStateException(
-              name + ": no group assembled for 60 s at " + lastEmitted + " of " + n);
+              name
+                  + ": no group assembled for 60 s at "
+                  + lastEmitted
+                  + " of "
+                  + n
+                  + " ("
+                  + service.deadLettered()
+                  + " dead-lettered by the judge; see the log)");
         }
         if (!assembler.running() || !service.running()) {
           throw new IllegalStateException(name + ": a service stopped; see the log");
@@ -186,9 +186,10 @@ final class JudgeBench {
           lastPrint = System.nanoTime();
           out.printf(
               Locale.ROOT,
-              "  %s: %d judged, %d assembled, %d waiting%n",
+              "  %s: %d judged, %d dead-lettered, %d assembled, %d waiting%n",
               name,
               service.judged(),
+              service.deadLettered(),
               assembler.emitted(),
               assembler.counts().pending());
         }

@@ -13,12 +13,16 @@ import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -127,7 +131,7 @@ public final class StageLoop<KI, VI, KO, VO> implements Runnable {
     this.worker = worker;
     this.consumer =
         new KafkaConsumer<>(
-            config.consumer(options.groupId()),
+            consumerConfig(config, options),
             new ByteArrayDeserializer(),
             new ByteArrayDeserializer());
     this.producer =
@@ -135,6 +139,14 @@ public final class StageLoop<KI, VI, KO, VO> implements Runnable {
             config.transactionalProducer(options.transactionalId()),
             new ByteArraySerializer(),
             new ByteArraySerializer());
+  }
+
+  /** The consumer's settings: one poll returns at most a batch. */
+  private static Map<String, Object> consumerConfig(
+      KafkaClientConfig config, StageOptions options) {
+    Map<String, Object> c = config.consumer(options.groupId());
+    c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, options.maxBatch());
+    return c;
   }
 
   public void request(long n) {
@@ -233,7 +245,18 @@ public final class StageLoop<KI, VI, KO, VO> implements Runnable {
             .then()
             .toFuture();
     while (!processing.isDone()) {
-      pollWhileBusy(options.pollTimeout());
+      // wait on the work itself, polling (paused) only to stay in the group: a poll blocks for its
+      // whole time-out on paused partitions, which would add up to that much to every batch
+      try {
+        processing.get(options.pollTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      } catch (TimeoutException e) {
+        pollWhileBusy(Duration.ZERO);
+      } catch (ExecutionException | CancellationException e) {
+        // reported by join() below
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        stopping = true;
+      }
       if (stopping) {
         processing.cancel(true);
         abort();

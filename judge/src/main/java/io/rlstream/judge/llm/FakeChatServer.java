@@ -53,8 +53,13 @@ public final class FakeChatServer implements AutoCloseable {
 
   /** Starts on a free localhost port. */
   public static FakeChatServer start() {
+    return start(0);
+  }
+
+  /** Starts on this localhost port (0: a free one). */
+  public static FakeChatServer start(int port) {
     try {
-      HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 256);
+      HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 256);
       ExecutorService ex =
           Executors.newFixedThreadPool(
               8,
@@ -69,7 +74,8 @@ public final class FakeChatServer implements AutoCloseable {
       s.start();
       return f;
     } catch (IOException e) {
-      throw new IllegalStateException("cannot start the fake chat server", e);
+      throw new IllegalStateException(
+          "cannot start the fake chat server on port " + port + ": " + e.getMessage(), e);
     }
   }
 

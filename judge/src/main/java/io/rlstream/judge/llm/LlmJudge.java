@@ -128,6 +128,12 @@ public final class LlmJudge implements Judge {
     return 16;
   }
 
+  /** Four rounds of the concurrency per transaction: a batch takes seconds, not minutes. */
+  @Override
+  public int maxBatch() {
+    return 4 * concurrency();
+  }
+
   /** Replies served from the cache so far. */
   public long cacheHits() {
     return hits.get();
@@ -142,14 +148,17 @@ public final class LlmJudge implements Judge {
   private record Answer<T>(T value, long inputTokens, long outputTokens) {}
 
   private Mono<Verdict> pointwise(SampleGroup group) {
+    // the cache holds the bare score: the same text may sit at another index in another group
     return Flux.fromIterable(group.getCompletions())
         .concatMap(
             c ->
-                ask(
-                    group,
-                    c.getText(),
-                    () -> pointwiseMessage(group, c),
-                    reply -> new CompletionScore(c.getIndex(), parseScore(reply), null)))
+                ask(group, c.getText(), () -> pointwiseMessage(group, c), this::parseScore)
+                    .map(
+                        a ->
+                            new Answer<>(
+                                new CompletionScore(c.getIndex(), a.value(), null),
+                                a.inputTokens(),
+                                a.outputTokens())))
         .collectList()
         .map(answers -> withUsage(Verdict.pointwise(values(answers)), answers));
   }
@@ -225,6 +234,7 @@ public final class LlmJudge implements Judge {
             sha256(group.getPromptText() + "\u0000" + reference(group)),
             sha256(completions));
     boolean[] missed = {false};
+    // suppressCancel: a caller that times out must not cancel the reply other callers share
     return Mono.fromFuture(
             () ->
                 cache.get(
@@ -241,7 +251,8 @@ public final class LlmJudge implements Judge {
                                       r.promptTokens(),
                                       r.completionTokens()))
                           .toFuture();
-                    }))
+                    }),
+            true)
         .map(
             a -> {
               if (missed[0]) {

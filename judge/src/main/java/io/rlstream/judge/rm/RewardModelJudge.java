@@ -40,6 +40,12 @@ public final class RewardModelJudge implements Judge {
     return id;
   }
 
+  /** A forward pass per group: batches of seconds, not minutes, on a CPU. */
+  @Override
+  public int maxBatch() {
+    return 256;
+  }
+
   @Override
   public String version() {
     return version;

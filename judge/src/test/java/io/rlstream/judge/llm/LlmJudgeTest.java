@@ -79,6 +79,17 @@ class LlmJudgeTest {
   }
 
   @Test
+  void aCachedScoreLandsOnTheCompletionThatAsksForIt() {
+    LlmJudge j = pointwise();
+    j.judge(Groups.group("7", List.of("7", "8"))).block();
+    // the same texts at other places, and one text twice in a group
+    Verdict v = j.judge(Groups.group("7", List.of("8", "7", "7"))).block();
+    assertThat(server.requests()).isEqualTo(2);
+    assertThat(v.scores()).extracting(CompletionScore::getCompletionIndex).containsExactly(0, 1, 2);
+    assertThat(v.scores()).extracting(CompletionScore::getScore).containsExactly(0.0, 1.0, 1.0);
+  }
+
+  @Test
   void rateLimitsAndServerErrorsAreRetriedWithBackoff() {
     server.failNext(429, 2).failNext(503, 1);
     Verdict v = pointwise().judge(Groups.group("7", List.of("7"))).block();
