@@ -20,6 +20,8 @@ import java.util.Optional;
  * list judge types).
  */
 final class JudgeCommands {
+  private static final Duration PROGRESS_EVERY = Duration.ofSeconds(30);
+
   private static final String SET_HELP =
       """
         --name NAME              the assembler (default main)
@@ -70,7 +72,8 @@ final class JudgeCommands {
         () ->
             out.printf(
                 "judge %s: %d judged, %d dead-lettered%n",
-                judge.id(), j.judged(), j.deadLettered()));
+                judge.id(), j.judged(), j.deadLettered()),
+        PROGRESS_EVERY);
   }
 
   static void assembler(String[] argv, PrintStream out) throws Exception {
@@ -109,8 +112,14 @@ final class JudgeCommands {
         () -> {
           Assembler.Counts c = asm.counts();
           out.printf(
-              "assembler %s: %d emitted (%d partial), %d dead-lettered, %d waiting%n",
-              name, c.emitted(), c.partial(), c.deadLettered(), c.pending());
+              "assembler %s: %d emitted (%d partial), %d dead-lettered, %d left waiting in %s%n",
+              name,
+              c.emitted(),
+              c.partial(),
+              c.deadLettered(),
+              c.pending() + c.handedOver(),
+              k.topics().assemblerState(),
+              PROGRESS_EVERY);
         });
   }
 

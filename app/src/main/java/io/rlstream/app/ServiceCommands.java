@@ -15,6 +15,7 @@ import io.rlstream.policy.PolicySampler;
 import io.rlstream.schemas.TopicNames;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
@@ -196,6 +197,32 @@ final class ServiceCommands {
 
   static void untilStopped(Runnable start, Runnable stop, Runnable report)
       throws InterruptedException {
+    untilStopped(start, stop, report, null);
+  }
+
+  /**
+   * Runs a service until SIGTERM / Ctrl-C: {@code start}, then on the signal {@code stop} and a
+   * last {@code report}; with {@code every}, the report also every so often while it runs.
+   */
+  static void untilStopped(Runnable start, Runnable stop, Runnable report, Duration every)
+      throws InterruptedException {
+    if (every != null) {
+      Thread progress =
+          new Thread(
+              () -> {
+                try {
+                  while (true) {
+                    Thread.sleep(every.toMillis());
+                    report.run();
+                  }
+                } catch (InterruptedException e) {
+                  // the process is ending
+                }
+              },
+              "rlstream-progress");
+      progress.setDaemon(true);
+      progress.start();
+    }
     CountDownLatch done = new CountDownLatch(1);
     Thread hook =
         new Thread(

@@ -60,7 +60,11 @@ public final class Assembler implements AutoCloseable {
     }
   }
 
-  /** Counts since start. */
+  /**
+   * Counts since start. {@code pending}: groups waiting now; {@code handedOver}: waiting groups
+   * left in the changelog when their partition was given up (a stop or a rebalance), for the
+   * partition's next owner to restore.
+   */
   public record Counts(
       long emitted,
       long partial,
@@ -68,6 +72,7 @@ public final class Assembler implements AutoCloseable {
       long orphansDropped,
       long lateJudgements,
       long pending,
+      long handedOver,
       long setChanges) {}
 
   private final AssemblerLoop loop;

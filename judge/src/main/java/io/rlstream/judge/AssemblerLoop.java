@@ -105,6 +105,7 @@ final class AssemblerLoop implements Runnable {
   private final AtomicLong deadLettered = new AtomicLong();
   private final AtomicLong orphans = new AtomicLong();
   private final AtomicLong late = new AtomicLong();
+  private final AtomicLong handedOver = new AtomicLong();
   private volatile boolean stopping;
   private volatile Throwable failure;
   private volatile JudgeSet set;
@@ -148,6 +149,7 @@ final class AssemblerLoop implements Runnable {
         orphans.get(),
         late.get(),
         pending.estimatedSize(),
+        handedOver.get(),
         setChanges);
   }
 
@@ -565,7 +567,17 @@ final class AssemblerLoop implements Runnable {
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       Set<Integer> gone = new HashSet<>();
       partitions.forEach(tp -> gone.add(tp.partition()));
-      pending.asMap().values().removeIf(p -> gone.contains(p.partition));
+      pending
+          .asMap()
+          .values()
+          .removeIf(
+              p -> {
+                boolean leaving = gone.contains(p.partition);
+                if (leaving) {
+                  handedOver.incrementAndGet(); // still in the changelog for the next owner
+                }
+                return leaving;
+              });
       evicted.removeIf(p -> gone.contains(p.partition));
     }
 

@@ -64,6 +64,7 @@ class JudgePipelineIT {
       waitUntil(() -> first.counts().pending() >= n, "all groups waiting for len");
       assertThat(first.emitted()).isZero();
       first.close();
+      assertThat(first.counts().handedOver()).isEqualTo(n); // left in the changelog, not lost
 
       try (JudgeService lenService = service(len, new StartPosition.Earliest());
           Assembler second = assembler()) {
