@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.ProducerFencedException;
@@ -150,9 +151,16 @@ class TransactionalStageIT {
     assertThat(outputs(t.out, "read_uncommitted")).contains("V0", "V14").doesNotContain("V15");
     assertThat(outputs(t.out, "read_committed")).isEmpty();
 
-    // the successor: same transactional id, same group
+    // the successor: same transactional id, same group; the zombie wakes only once fenced (its
+    // transaction aborted and its producer epoch bumped), or it could simply finish its batch
+    short zombieEpoch = producerEpoch(t.txId);
     List<String> done = new ArrayList<>();
     Disposable successor = stage(t, options, upper()).run().subscribe(b -> done.add(b.toString()));
+    long fencedBy = System.nanoTime() + WAIT.toNanos();
+    while (System.nanoTime() < fencedBy && producerEpoch(t.txId) == zombieEpoch) {
+      Thread.sleep(50);
+    }
+    assertThat(producerEpoch(t.txId)).isGreaterThan(zombieEpoch);
     release.countDown();
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (System.nanoTime() < deadline && outputs(t.out, "read_committed").size() < 30) {
@@ -174,6 +182,18 @@ class TransactionalStageIT {
   }
 
   // --- helpers
+
+  /** The coordinator's current producer epoch for a transactional id. */
+  private static short producerEpoch(String transactionalId) throws Exception {
+    try (Admin admin = Admin.create(SharedKafka.config().admin())) {
+      return (short)
+          admin
+              .describeTransactions(List.of(transactionalId))
+              .description(transactionalId)
+              .get(30, TimeUnit.SECONDS)
+              .producerEpoch();
+    }
+  }
 
   record Topics(String in, String out, String group, String txId) {}
 

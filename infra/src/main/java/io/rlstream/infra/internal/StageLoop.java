@@ -250,7 +250,7 @@ public final class StageLoop<KI, VI, KO, VO> implements Runnable {
       try {
         processing.get(options.pollTimeout().toMillis(), TimeUnit.MILLISECONDS);
       } catch (TimeoutException e) {
-        pollWhileBusy(Duration.ZERO);
+        pollWhileBusy(Duration.ofMillis(10));
       } catch (ExecutionException | CancellationException e) {
         // reported by join() below
       } catch (InterruptedException e) {
