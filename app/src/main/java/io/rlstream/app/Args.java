@@ -44,6 +44,12 @@ final class Args {
     return values.getOrDefault(name, fallback);
   }
 
+  /** Whether the flag was given (and so is not unknown). */
+  boolean has(String name) {
+    used.add(name);
+    return values.containsKey(name);
+  }
+
   boolean flag(String name) {
     used.add(name);
     String v = values.get(name);

@@ -10,7 +10,6 @@ import io.rlstream.judge.JudgeService;
 import io.rlstream.judge.JudgeSets;
 import io.rlstream.judge.verifiers.MathAnswerVerifier;
 import io.rlstream.learner.AdamW;
-import io.rlstream.learner.GrpoLoss;
 import io.rlstream.learner.LearnerService;
 import io.rlstream.learner.PolicyTrainer;
 import io.rlstream.policy.Checkpoint;
@@ -78,7 +77,7 @@ public final class Loop implements AutoCloseable {
     List<AutoCloseable> made = new ArrayList<>();
     try {
       Policy learnerPolicy = track(made, Policy.of(warmStart, device));
-      Policy reference = config.klBeta() > 0 ? track(made, Policy.of(warmStart, device)) : null;
+      Policy reference = config.needsReference() ? track(made, Policy.of(warmStart, device)) : null;
       LearnerService learner =
           track(made, learner(kafka, topics, config, learnerPolicy, reference, onStep));
       JudgeService judge =
@@ -117,7 +116,7 @@ public final class Loop implements AutoCloseable {
         new PolicyTrainer(
             policy.model(),
             reference == null ? null : reference.model(),
-            new GrpoLoss(config.loss()),
+            config.policyLoss(),
             new AdamW(config.optimizer()));
     return new LearnerService(kafka, topics, config.learner(), trainer, 0, onStep);
   }

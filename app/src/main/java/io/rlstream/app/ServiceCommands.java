@@ -143,7 +143,7 @@ final class ServiceCommands {
     a.rejectUnknown();
     k.prepare();
     Policy policy = Policy.of(ckpt, device);
-    Policy reference = loop.klBeta() > 0 ? Policy.of(ckpt, device) : null;
+    Policy reference = loop.needsReference() ? Policy.of(ckpt, device) : null;
     LearnerService l =
         Loop.learner(
             k.config,

@@ -7,7 +7,6 @@ import io.rlstream.generator.PromptSource;
 import io.rlstream.judge.GroupScorer;
 import io.rlstream.judge.verifiers.MathAnswerVerifier;
 import io.rlstream.learner.AdamW;
-import io.rlstream.learner.GrpoLoss;
 import io.rlstream.learner.PolicyTrainer;
 import io.rlstream.learner.TrainBatch;
 import io.rlstream.policy.Checkpoint;
@@ -28,6 +27,7 @@ import java.util.Set;
 public final class SyncLoop implements AutoCloseable {
   private final LoopConfig config;
   private final Policy learnerPolicy;
+  private final Policy reference;
   private final PolicySampler sampler;
   private final GroupSampler groups;
   private final GroupScorer scorer = GroupScorer.of(new MathAnswerVerifier());
@@ -39,11 +39,9 @@ public final class SyncLoop implements AutoCloseable {
   private long trainNanos;
 
   public SyncLoop(LoopConfig config, Checkpoint warmStart, Device device, List<Prompt> train) {
-    if (config.klBeta() > 0) {
-      throw new IllegalArgumentException("the synchronous loop runs without a KL reference");
-    }
     this.config = config;
     this.learnerPolicy = Policy.of(warmStart, device);
+    this.reference = config.needsReference() ? Policy.of(warmStart, device) : null;
     this.sampler = new PolicySampler("sync", Policy.of(warmStart, device), 0);
     this.groups =
         new GroupSampler(
@@ -55,8 +53,8 @@ public final class SyncLoop implements AutoCloseable {
     this.trainer =
         new PolicyTrainer(
             learnerPolicy.model(),
-            null,
-            new GrpoLoss(config.loss()),
+            reference == null ? null : reference.model(),
+            config.policyLoss(),
             new AdamW(config.optimizer()));
     this.prompts = new PromptSource(train, config.seed());
   }
@@ -92,9 +90,19 @@ public final class SyncLoop implements AutoCloseable {
     return trainNanos / 1e9;
   }
 
+  /** Held-out accuracy of the learner's current weights (hands them to the sampler first). */
+  public double accuracy(Evaluator evaluator) {
+    version++;
+    sampler.offer(new WeightUpdate(version, Policy.hostWeights(learnerPolicy.model()))).join();
+    return evaluator.evaluate(sampler).accuracy();
+  }
+
   @Override
   public void close() {
     sampler.close();
     learnerPolicy.close();
+    if (reference != null) {
+      reference.close();
+    }
   }
 }

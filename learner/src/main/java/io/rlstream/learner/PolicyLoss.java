@@ -18,6 +18,24 @@ public interface PolicyLoss {
   boolean needsReference();
 
   /**
+   * True when the batch must carry the learner's own log-probs from before the batch's first update
+   * ({@link TrainBatch#proximalLogProbs()}), to weigh a stale behaviour policy.
+   */
+  default boolean needsProximal() {
+    return false;
+  }
+
+  /** Optimizer steps taken on each batch. */
+  default int iterations() {
+    return 1;
+  }
+
+  /** Steps between copies of the policy into the reference; 0 keeps the reference frozen. */
+  default int referenceSyncEvery() {
+    return 0;
+  }
+
+  /**
    * The loss of {@code batch} for {@code policy}, recorded for autograd.
    *
    * @param reference the frozen reference, or null when {@link #needsReference()} is false
@@ -25,6 +43,11 @@ public interface PolicyLoss {
    */
   Result compute(Transformer policy, Transformer reference, TrainBatch batch, NDManager manager);
 
-  /** The scalar to minimise and what to report about it. */
-  record Result(NDArray loss, Map<String, Double> metrics) {}
+  /** The scalar to minimise (null: nothing in the batch to learn from) and what to report. */
+  record Result(NDArray loss, Map<String, Double> metrics) {
+    /** No loss: every row was filtered out; the step is skipped. */
+    public static Result skipped(Map<String, Double> metrics) {
+      return new Result(null, metrics);
+    }
+  }
 }

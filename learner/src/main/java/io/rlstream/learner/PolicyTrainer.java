@@ -5,8 +5,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
+import io.rlstream.policy.Scorer;
 import io.rlstream.policy.Transformer;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -43,25 +47,82 @@ public final class PolicyTrainer {
   public record StepResult(
       long step, double loss, double gradNorm, long tokens, Map<String, Double> metrics) {}
 
-  /** One optimizer step on {@code batch}. */
-  public StepResult step(TrainBatch batch) {
-    JniUtils.setGradMode(true);
-    double lossValue;
-    Map<String, Double> metrics;
-    try (NDManager manager = NDManager.newBaseManager(policy.device());
-        GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-      PolicyLoss.Result result = loss.compute(policy, reference, batch, manager);
-      NDArray l = result.loss();
-      lossValue = l.getFloat();
-      if (!Double.isFinite(lossValue)) {
-        throw new IllegalStateException(
-            "loss is " + lossValue + " at step " + (optimizer.steps() + 1));
+  /**
+   * The loss's {@link PolicyLoss#iterations()} optimizer steps on {@code batch} (one for most
+   * losses). When the loss weighs a stale behaviour policy, the policy's own log-probs are taken
+   * first, without gradient, and held for every iteration. The result reports the first iteration's
+   * loss and metrics (the loss on the batch as sampled) and the last step's gradient norm; a batch
+   * the loss filters out entirely takes no step ({@code skipped} = 1 in the metrics).
+   */
+  public StepResult step(TrainBatch input) {
+    TrainBatch batch = loss.needsProximal() ? input.withProximal(proximal(input)) : input;
+    double firstLoss = Double.NaN;
+    Map<String, Double> firstMetrics = null;
+    double norm = 0;
+    for (int it = 0; it < loss.iterations(); it++) {
+      JniUtils.setGradMode(true);
+      try (NDManager manager = NDManager.newBaseManager(policy.device());
+          GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+        PolicyLoss.Result result = loss.compute(policy, reference, batch, manager);
+        if (result.loss() == null) {
+          Map<String, Double> m = new LinkedHashMap<>(result.metrics());
+          m.put("skipped", 1.0);
+          return new StepResult(optimizer.steps(), 0, 0, 0, m);
+        }
+        NDArray l = result.loss();
+        double value = l.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
+        if (!Double.isFinite(value)) {
+          throw new IllegalStateException(
+              "loss is " + value + " at step " + (optimizer.steps() + 1));
+        }
+        collector.backward(l);
+        if (it == 0) {
+          firstLoss = value;
+          firstMetrics = new LinkedHashMap<>(result.metrics());
+        }
       }
-      collector.backward(l);
-      metrics = new LinkedHashMap<>(result.metrics());
+      norm = optimizer.step(policy.parameters());
+      int sync = loss.referenceSyncEvery();
+      if (sync > 0 && reference != null && optimizer.steps() % sync == 0) {
+        syncReference();
+      }
     }
-    double norm = optimizer.step(policy.parameters());
-    return new StepResult(optimizer.steps(), lossValue, norm, batch.tokens(), metrics);
+    if (loss.iterations() > 1) {
+      firstMetrics.put("iterations", (double) loss.iterations());
+    }
+    return new StepResult(optimizer.steps(), firstLoss, norm, batch.tokens(), firstMetrics);
+  }
+
+  /** The policy's log-probs of the batch's completions, no gradient: the proximal policy. */
+  private List<float[]> proximal(TrainBatch batch) {
+    boolean mode = JniUtils.isGradMode();
+    JniUtils.setGradMode(false);
+    try (NDManager manager = NDManager.newBaseManager(policy.device())) {
+      float[] flat =
+          Scorer.score(policy, manager, batch.prompts(), batch.completions(), batch.temperature())
+              .logProbs()
+              .toFloatArray();
+      int width = flat.length / batch.rows();
+      List<float[]> out = new ArrayList<>(batch.rows());
+      for (int i = 0; i < batch.rows(); i++) {
+        out.add(Arrays.copyOfRange(flat, i * width, i * width + batch.completions().get(i).length));
+      }
+      return out;
+    } finally {
+      JniUtils.setGradMode(mode);
+    }
+  }
+
+  /** Copies the policy's weights into the reference (online DPO's periodic reference update). */
+  public void syncReference() {
+    boolean mode = JniUtils.isGradMode();
+    JniUtils.setGradMode(false);
+    try {
+      Map<String, NDArray> from = policy.parameters();
+      reference.parameters().forEach((name, to) -> from.get(name).copyTo(to));
+    } finally {
+      JniUtils.setGradMode(mode);
+    }
   }
 
   public Transformer policy() {

@@ -1,6 +1,8 @@
 package io.rlstream.learner;
 
 import io.rlstream.schemas.Completion;
+import io.rlstream.schemas.CompletionSource;
+import io.rlstream.schemas.FinishReason;
 import io.rlstream.schemas.Packed;
 import io.rlstream.schemas.SampleGroup;
 import io.rlstream.schemas.ScoredGroup;
@@ -16,7 +18,12 @@ import java.util.List;
  * @param behaviourLogProbs the sampler's log-prob of each completion token
  * @param rewards aggregated reward per row
  * @param group index of the row's group among the input groups
+ * @param truncated whether the row's completion was cut off at the length limit
+ * @param fromReference whether the row was sampled from the frozen reference (XPO's exploration
+ *     samples) rather than the policy
  * @param temperature sampling temperature of the batch (log-probs are taken at it)
+ * @param proximalLogProbs the learner's own log-probs of each token before this batch's first
+ *     update (no gradient), when the loss corrects for a stale behaviour policy; else null
  */
 public record TrainBatch(
     List<int[]> prompts,
@@ -24,7 +31,10 @@ public record TrainBatch(
     List<float[]> behaviourLogProbs,
     double[] rewards,
     int[] group,
-    double temperature) {
+    boolean[] truncated,
+    boolean[] fromReference,
+    double temperature,
+    List<float[]> proximalLogProbs) {
 
   /**
    * Flattens {@code groups}; completions without tokens are left out (nothing to score).
@@ -41,6 +51,8 @@ public record TrainBatch(
     List<float[]> logps = new ArrayList<>();
     List<Double> rewards = new ArrayList<>();
     List<Integer> groupIndex = new ArrayList<>();
+    List<Boolean> cut = new ArrayList<>();
+    List<Boolean> ref = new ArrayList<>();
     double temperature = groups.get(0).getGroup().getSampling().getTemperature();
     for (int gi = 0; gi < groups.size(); gi++) {
       ScoredGroup scored = groups.get(gi);
@@ -87,6 +99,8 @@ public record TrainBatch(
         logps.add(lp);
         rewards.add(scored.getRewards().get(c.getIndex()));
         groupIndex.add(gi);
+        cut.add(c.getFinishReason() == FinishReason.LENGTH);
+        ref.add(c.getSource() == CompletionSource.REFERENCE);
       }
     }
     return new TrainBatch(
@@ -95,7 +109,94 @@ public record TrainBatch(
         logps,
         rewards.stream().mapToDouble(Double::doubleValue).toArray(),
         groupIndex.stream().mapToInt(Integer::intValue).toArray(),
-        temperature);
+        toArray(cut),
+        toArray(ref),
+        temperature,
+        null);
+  }
+
+  private static boolean[] toArray(List<Boolean> values) {
+    boolean[] out = new boolean[values.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = values.get(i);
+    }
+    return out;
+  }
+
+  /** The same rows with the learner's pre-update log-probs attached. */
+  public TrainBatch withProximal(List<float[]> logProbs) {
+    if (logProbs.size() != rows()) {
+      throw new IllegalArgumentException(
+          logProbs.size() + " proximal log-prob rows for " + rows() + " rows");
+    }
+    return new TrainBatch(
+        prompts,
+        completions,
+        behaviourLogProbs,
+        rewards,
+        group,
+        truncated,
+        fromReference,
+        temperature,
+        logProbs);
+  }
+
+  /** The rows whose {@code keep} is true, in order (group indices kept as they were). */
+  public TrainBatch select(boolean[] keep) {
+    List<Integer> rows = new ArrayList<>();
+    for (int i = 0; i < rows(); i++) {
+      if (keep[i]) {
+        rows.add(i);
+      }
+    }
+    double[] r = new double[rows.size()];
+    int[] g = new int[rows.size()];
+    boolean[] t = new boolean[rows.size()];
+    boolean[] f = new boolean[rows.size()];
+    for (int k = 0; k < rows.size(); k++) {
+      r[k] = rewards[rows.get(k)];
+      g[k] = group[rows.get(k)];
+      t[k] = truncated[rows.get(k)];
+      f[k] = fromReference[rows.get(k)];
+    }
+    return new TrainBatch(
+        rows.stream().map(prompts::get).toList(),
+        rows.stream().map(completions::get).toList(),
+        rows.stream().map(behaviourLogProbs::get).toList(),
+        r,
+        g,
+        t,
+        f,
+        temperature,
+        proximalLogProbs == null ? null : rows.stream().map(proximalLogProbs::get).toList());
+  }
+
+  /** Groups in the batch whose rows all have the same reward (no signal for GRPO). */
+  public boolean[] zeroVarianceRows() {
+    boolean[] out = new boolean[rows()];
+    int start = 0;
+    while (start < rows()) {
+      int end = start;
+      boolean same = true;
+      while (end < rows() && group[end] == group[start]) {
+        same &= rewards[end] == rewards[start];
+        end++;
+      }
+      for (int i = start; i < end; i++) {
+        out[i] = same;
+      }
+      start = end;
+    }
+    return out;
+  }
+
+  /** Number of distinct groups among the rows. */
+  public int groups() {
+    int n = 0;
+    for (int i = 0; i < rows(); i++) {
+      n += i == 0 || group[i] != group[i - 1] ? 1 : 0;
+    }
+    return n;
   }
 
   public int rows() {
@@ -113,13 +214,18 @@ public record TrainBatch(
 
   /** Behaviour log-probs right-padded with zeros to the longest completion: [rows][maxLen]. */
   public float[][] paddedBehaviourLogProbs() {
+    return padded(behaviourLogProbs);
+  }
+
+  /** Per-row values right-padded with zeros to the longest completion: [rows][maxLen]. */
+  public float[][] padded(List<float[]> perRow) {
     int c = 1;
     for (int[] y : completions) {
       c = Math.max(c, y.length);
     }
     float[][] out = new float[rows()][c];
     for (int i = 0; i < rows(); i++) {
-      System.arraycopy(behaviourLogProbs.get(i), 0, out[i], 0, behaviourLogProbs.get(i).length);
+      System.arraycopy(perRow.get(i), 0, out[i], 0, perRow.get(i).length);
     }
     return out;
   }

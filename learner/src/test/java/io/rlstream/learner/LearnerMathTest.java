@@ -83,7 +83,7 @@ class LearnerMathTest {
       }
       expected /= 4;
       PolicyLoss.Result r =
-          new GrpoLoss(new GrpoLoss.Config(eps, beta)).compute(policy, reference, b, m);
+          new GrpoLoss(GrpoLoss.Config.of(eps, beta)).compute(policy, reference, b, m);
       assertThat((double) r.loss().getFloat()).isCloseTo(expected, within(1e-5));
       assertThat(r.metrics().get("clip_frac")).isGreaterThan(0.0).isLessThan(1.0);
     }
