@@ -25,6 +25,8 @@ import java.util.Set;
  * @param lr AdamW learning rate
  * @param clip GRPO ratio clip ε
  * @param klBeta KL penalty β (0 loads no reference)
+ * @param maxStaleness groups sampled more than this many versions behind the learner are dropped
+ *     (and counted); 0 keeps all
  * @param algorithm the learner's objective (see {@link #HELP})
  * @param grpo the GRPO family's settings (used when the algorithm is one of it)
  * @param dpo the preference losses' settings (dpo, ipo, simpo, xpo)
@@ -44,6 +46,7 @@ public record LoopConfig(
     double klBeta,
     double maxGradNorm,
     long seed,
+    long maxStaleness,
     String algorithm,
     GrpoLoss.Config grpo,
     OnlineDpoLoss.Config dpo) {
@@ -65,6 +68,8 @@ public record LoopConfig(
         --kl-beta B             k3 KL penalty to the warm start; 0 loads no reference (default 0)
         --max-grad-norm X       global gradient-norm clip (default 1.0)
         --seed N                prompts and sampling seed (default 1)
+        --max-staleness K       drop (and count) groups sampled more than K versions back (default
+                                0: keep all)
         --algorithm A           grpo | dapo | dr-grpo | gspo (the GRPO family) or dpo | ipo |
                                 simpo | xpo (online preference optimisation) (default grpo)
       GRPO family (presets set these; flags override them):
@@ -177,6 +182,7 @@ public record LoopConfig(
         klBeta,
         a.number("max-grad-norm", 1.0, 0, 1e6),
         a.integer("seed", 1, 0, Integer.MAX_VALUE),
+        a.integer("max-staleness", 0, 0, 1_000_000),
         algorithm,
         g,
         d);
@@ -225,7 +231,7 @@ public record LoopConfig(
 
   /** The learner service's settings: batching and publication. */
   public LearnerService.Config learner() {
-    return LearnerService.Config.of(groupsPerStep, publishEvery);
+    return LearnerService.Config.of(groupsPerStep, publishEvery).withMaxStaleness(maxStaleness);
   }
 
   public AdamW.Config optimizer() {

@@ -2,7 +2,9 @@ package io.rlstream.infra;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * How a {@link KafkaReceiver} consumes.
@@ -15,6 +17,9 @@ import java.util.Objects;
  * @param prefetchBatches poll batches buffered ahead of the subscriber (each up to {@code
  *     max.poll.records}); at zero demand the assignment is paused, not dropped
  * @param closeTimeout longest the final commit and close may take
+ * @param startOffsets where to start reading partitions the first time they are assigned,
+ *     overriding the group's committed offsets (a learner resuming from a checkpoint that holds its
+ *     own offsets); empty: the committed offsets
  */
 public record ReceiverOptions(
     String groupId,
@@ -22,11 +27,13 @@ public record ReceiverOptions(
     Duration commitInterval,
     Duration pollTimeout,
     int prefetchBatches,
-    Duration closeTimeout) {
+    Duration closeTimeout,
+    Map<TopicPartition, Long> startOffsets) {
 
   public ReceiverOptions {
     Objects.requireNonNull(groupId, "groupId");
     topics = List.copyOf(topics);
+    startOffsets = Map.copyOf(startOffsets);
     if (topics.isEmpty()) {
       throw new IllegalArgumentException("a receiver needs at least one topic");
     }
@@ -46,16 +53,23 @@ public record ReceiverOptions(
         Duration.ofSeconds(1),
         Duration.ofMillis(100),
         2,
-        Duration.ofSeconds(30));
+        Duration.ofSeconds(30),
+        Map.of());
   }
 
   public ReceiverOptions withCommitInterval(Duration interval) {
     return new ReceiverOptions(
-        groupId, topics, interval, pollTimeout, prefetchBatches, closeTimeout);
+        groupId, topics, interval, pollTimeout, prefetchBatches, closeTimeout, startOffsets);
   }
 
   public ReceiverOptions withPrefetchBatches(int batches) {
-    return new ReceiverOptions(groupId, topics, commitInterval, pollTimeout, batches, closeTimeout);
+    return new ReceiverOptions(
+        groupId, topics, commitInterval, pollTimeout, batches, closeTimeout, startOffsets);
+  }
+
+  public ReceiverOptions withStartOffsets(Map<TopicPartition, Long> offsets) {
+    return new ReceiverOptions(
+        groupId, topics, commitInterval, pollTimeout, prefetchBatches, closeTimeout, offsets);
   }
 
   private static void requirePositive(Duration d, String name) {

@@ -61,6 +61,25 @@ public final class AdamW {
     return steps;
   }
 
+  /** The optimizer's state: steps taken and each weight's first and second moments. */
+  public record State(long steps, Map<String, float[][]> moments) {}
+
+  /** A deep copy of the state, for a checkpoint. */
+  public State state() {
+    Map<String, float[][]> copy = new HashMap<>();
+    moments.forEach((k, mv) -> copy.put(k, new float[][] {mv[0].clone(), mv[1].clone()}));
+    return new State(steps, copy);
+  }
+
+  /** Continues from {@code state} as if it had taken those steps itself. */
+  public void restore(State state) {
+    moments.clear();
+    state
+        .moments()
+        .forEach((k, mv) -> moments.put(k, new float[][] {mv[0].clone(), mv[1].clone()}));
+    steps = state.steps();
+  }
+
   /**
    * Applies one update from the gradients held by {@code params} and zeroes them.
    *

@@ -13,14 +13,18 @@ import io.rlstream.schemas.AvroSerde;
 import io.rlstream.schemas.ScoredGroup;
 import io.rlstream.schemas.TopicNames;
 import io.rlstream.schemas.WeightChunks;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
@@ -49,18 +53,88 @@ public final class LearnerService implements AutoCloseable {
    * @param chunkBytes weight chunk size
    */
   public record Config(
-      String consumerGroup, int groupsPerStep, int publishEvery, long epoch, int chunkBytes) {
+      String consumerGroup,
+      int groupsPerStep,
+      int publishEvery,
+      long epoch,
+      int chunkBytes,
+      long maxStaleness,
+      Path checkpointDir,
+      int checkpointEvery,
+      int keepCheckpoints) {
     public Config {
       Objects.requireNonNull(consumerGroup, "consumerGroup");
       if (groupsPerStep < 1 || publishEvery < 1 || chunkBytes < 1) {
         throw new IllegalArgumentException(
             "groups per step, publish interval and chunk size must be >= 1");
       }
+      if (checkpointDir != null && (checkpointEvery < 1 || keepCheckpoints < 1)) {
+        throw new IllegalArgumentException("checkpoint every and keep must be >= 1");
+      }
+      if (maxStaleness < 0) {
+        throw new IllegalArgumentException("max staleness must be >= 0 (0: no bound)");
+      }
     }
 
     public static Config of(int groupsPerStep, int publishEvery) {
       return new Config(
-          "rl-learner", groupsPerStep, publishEvery, 0, WeightChunks.DEFAULT_CHUNK_BYTES);
+          "rl-learner",
+          groupsPerStep,
+          publishEvery,
+          0,
+          WeightChunks.DEFAULT_CHUNK_BYTES,
+          0,
+          null,
+          0,
+          0);
+    }
+
+    /**
+     * Groups sampled more than {@code k} versions before the learner's are dropped (counted, and
+     * still consumed: a resume does not see them again); 0 keeps every group.
+     */
+    public Config withMaxStaleness(long k) {
+      return new Config(
+          consumerGroup,
+          groupsPerStep,
+          publishEvery,
+          epoch,
+          chunkBytes,
+          k,
+          checkpointDir,
+          checkpointEvery,
+          keepCheckpoints);
+    }
+
+    /**
+     * A checkpoint every {@code every} steps in {@code dir}, the newest {@code keep} kept; a
+     * learner started on a directory with a checkpoint resumes from the newest complete one,
+     * offsets included.
+     */
+    public Config withCheckpoints(Path dir, int every, int keep) {
+      return new Config(
+          consumerGroup,
+          groupsPerStep,
+          publishEvery,
+          epoch,
+          chunkBytes,
+          maxStaleness,
+          dir,
+          every,
+          keep);
+    }
+
+    public Config withConsumerGroup(String group) {
+      return new Config(
+          group,
+          groupsPerStep,
+          publishEvery,
+          epoch,
+          chunkBytes,
+          maxStaleness,
+          checkpointDir,
+          checkpointEvery,
+          keepCheckpoints);
     }
 
     public int groupsPerVersion() {
@@ -80,7 +154,8 @@ public final class LearnerService implements AutoCloseable {
       long stalenessMax,
       long groupsConsumed,
       double stepSeconds,
-      Map<String, Double> metrics) {}
+      Map<String, Double> metrics,
+      List<String> groupIds) {}
 
   private final Config config;
   private final PolicyTrainer trainer;
@@ -91,9 +166,13 @@ public final class LearnerService implements AutoCloseable {
   private final Consumer<StepReport> listener;
   private final Map<String, Long> offsets = new TreeMap<>();
   private final AtomicLong groups = new AtomicLong();
+  private final AtomicLong steps = new AtomicLong();
+  private final AtomicLong staleDropped = new AtomicLong();
   private final AtomicLong busyNanos = new AtomicLong();
   private final AtomicLong idleNanos = new AtomicLong();
   private volatile long version;
+  private final LearnerCheckpoints checkpoints;
+  private long resumedStep = -1;
   private volatile StepReport last;
   private long lastEnd;
   private Disposable run;
@@ -113,17 +192,64 @@ public final class LearnerService implements AutoCloseable {
     this.trainer = Objects.requireNonNull(trainer, "trainer");
     this.listener = Objects.requireNonNull(listener, "listener");
     this.version = startVersion;
+    this.checkpoints =
+        config.checkpointDir() == null
+            ? null
+            : new LearnerCheckpoints(config.checkpointDir(), config.keepCheckpoints());
+    Map<TopicPartition, Long> start = new HashMap<>();
+    if (checkpoints != null) {
+      Optional<LearnerCheckpoints.State> resumed = checkpoints.latest();
+      if (resumed.isPresent()) {
+        LearnerCheckpoints.State c = resumed.get();
+        trainer.restore(c.weights(), c.optimizer());
+        this.version = c.version();
+        steps.set(c.step());
+        groups.set(c.groupsConsumed());
+        offsets.putAll(c.offsets());
+        c.offsets()
+            .forEach(
+                (tp, o) -> {
+                  int dash = tp.lastIndexOf('-');
+                  start.put(
+                      new TopicPartition(
+                          tp.substring(0, dash), Integer.parseInt(tp.substring(dash + 1))),
+                      o);
+                });
+        resumedStep = c.step();
+        log.info(
+            "learner resumes from {}: step {}, version {}, offsets {}",
+            checkpoints.dir(),
+            c.step(),
+            c.version(),
+            c.offsets());
+      }
+    }
     this.deadLetterSender =
         KafkaSender.create(
             kafka, new ByteArraySerializer(), new ByteArraySerializer(), SenderOptions.defaults());
     this.receiver =
         KafkaReceiver.create(
             kafka,
-            ReceiverOptions.of(config.consumerGroup(), topics.scored()),
+            ReceiverOptions.of(config.consumerGroup(), topics.scored()).withStartOffsets(start),
             new StringDeserializer(),
             AvroSerde.of(ScoredGroup.class),
             new DeadLetters(deadLetterSender, "learner", topics.dlq()));
     this.publisher = new WeightPublisher(kafka, topics.policy(), config.chunkBytes());
+  }
+
+  /** Optimizer steps taken, counting those before the checkpoint it resumed from. */
+  public long steps() {
+    return steps.get();
+  }
+
+  /** The step of the checkpoint this learner resumed from, or -1 when it started fresh. */
+  public long resumedStep() {
+    return resumedStep;
+  }
+
+  /** Groups dropped as older than the staleness bound so far. */
+  public long staleDropped() {
+    return staleDropped.get();
   }
 
   public synchronized LearnerService start() {
@@ -148,22 +274,38 @@ public final class LearnerService implements AutoCloseable {
     List<ScoredGroup> batchGroups = new ArrayList<>(records.size());
     double stalenessSum = 0;
     long stalenessMax = 0;
+    int dropped = 0;
     for (ReceiverRecord<String, ScoredGroup> r : records) {
-      batchGroups.add(r.value());
       long staleness = version - r.value().getGroup().getPolicyVersion();
       stalenessSum += staleness;
       stalenessMax = Math.max(stalenessMax, staleness);
+      if (config.maxStaleness() > 0 && staleness > config.maxStaleness()) {
+        dropped++;
+      } else {
+        batchGroups.add(r.value());
+      }
     }
-    TrainBatch batch = TrainBatch.of(batchGroups);
-    PolicyTrainer.StepResult result = trainer.step(batch);
-    double reward = java.util.Arrays.stream(batch.rewards()).average().orElse(0);
+    staleDropped.addAndGet(dropped);
+    PolicyTrainer.StepResult result;
+    TrainBatch batch = null;
+    if (batchGroups.isEmpty()) {
+      result = new PolicyTrainer.StepResult(0, Double.NaN, 0, 0, Map.of("skipped", 1.0));
+    } else {
+      batch = TrainBatch.of(batchGroups);
+      result = trainer.step(batch);
+    }
+    double reward =
+        batch == null ? Double.NaN : java.util.Arrays.stream(batch.rewards()).average().orElse(0);
+    boolean trained = !result.metrics().containsKey("skipped");
+    long step = trained ? steps.incrementAndGet() : steps.get();
     for (ReceiverRecord<String, ScoredGroup> r : records) {
       offsets.merge(r.topic() + "-" + r.partition(), r.offset() + 1, Math::max);
       r.acknowledge();
     }
     long consumed = groups.addAndGet(records.size());
     Map<String, Double> metrics = new LinkedHashMap<>(result.metrics());
-    if (result.step() % config.publishEvery() == 0) {
+    metrics.put("stale_dropped", (double) dropped);
+    if (trained && step % config.publishEvery() == 0) {
       metrics.put("groups_consumed", (double) consumed);
       metrics.put("groups_per_version", (double) config.groupsPerVersion());
       metrics.put("loss", result.loss());
@@ -171,18 +313,29 @@ public final class LearnerService implements AutoCloseable {
       publisher.publish(
           version + 1,
           config.epoch(),
-          result.step(),
+          step,
           Policy.hostWeights(trainer.policy()),
           Map.copyOf(offsets),
           metrics);
       version++;
+    }
+    if (checkpoints != null && trained && step % config.checkpointEvery() == 0) {
+      checkpoints.save(
+          new LearnerCheckpoints.State(
+              step,
+              version,
+              config.epoch(),
+              consumed,
+              Map.copyOf(offsets),
+              trainer.weights(),
+              trainer.optimizer().state()));
     }
     long end = System.nanoTime();
     busyNanos.addAndGet(end - start);
     lastEnd = end;
     StepReport report =
         new StepReport(
-            result.step(),
+            step,
             version,
             result.loss(),
             reward,
@@ -192,7 +345,8 @@ public final class LearnerService implements AutoCloseable {
             stalenessMax,
             consumed,
             (end - start) / 1e9,
-            metrics);
+            metrics,
+            records.stream().map(r -> r.value().getGroup().getGroupId()).toList());
     last = report;
     try {
       listener.accept(report);

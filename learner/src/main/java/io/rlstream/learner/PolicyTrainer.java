@@ -125,6 +125,33 @@ public final class PolicyTrainer {
     }
   }
 
+  public AdamW optimizer() {
+    return optimizer;
+  }
+
+  /** A copy of the policy's weights, by parameter name. */
+  public Map<String, float[]> weights() {
+    Map<String, float[]> out = new LinkedHashMap<>();
+    policy.parameters().forEach((name, p) -> out.put(name, p.toFloatArray()));
+    return out;
+  }
+
+  /** Puts the policy's weights and the optimizer's state back to a checkpoint's. */
+  public void restore(Map<String, float[]> weights, AdamW.State state) {
+    if (!weights.keySet().equals(policy.parameters().keySet())) {
+      throw new IllegalArgumentException(
+          "checkpoint weights " + weights.keySet() + " do not match the model's parameters");
+    }
+    boolean mode = JniUtils.isGradMode();
+    JniUtils.setGradMode(false);
+    try {
+      policy.parameters().forEach((name, p) -> p.set(java.nio.FloatBuffer.wrap(weights.get(name))));
+    } finally {
+      JniUtils.setGradMode(mode);
+    }
+    optimizer.restore(state);
+  }
+
   public Transformer policy() {
     return policy;
   }

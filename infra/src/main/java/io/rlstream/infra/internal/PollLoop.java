@@ -4,6 +4,7 @@ import io.rlstream.infra.AssignmentEvent;
 import io.rlstream.infra.ReceiverOptions;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -243,6 +244,8 @@ public final class PollLoop implements Runnable {
     return closedFuture;
   }
 
+  private final Set<TopicPartition> seeded = new HashSet<>();
+
   private final class Listener implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
@@ -273,6 +276,12 @@ public final class PollLoop implements Runnable {
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      for (TopicPartition tp : partitions) {
+        Long start = options.startOffsets().get(tp);
+        if (start != null && seeded.add(tp)) {
+          consumer.seek(tp, start); // first assignment only: later ones use the commits
+        }
+      }
       if (paused) {
         consumer.pause(partitions);
       }

@@ -1,0 +1,309 @@
+package io.rlstream.learner;
+
+import io.rlstream.schemas.WeightChunks;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The learner's checkpoints in one directory: {@code step-000000000050/} holding the weights, the
+ * optimizer state, the step, policy version, epoch, groups consumed and the next offset of every
+ * partition of {@code rl.scored} the learner had trained up to. A checkpoint is written to a
+ * temporary directory, every file and the directory fsynced, then renamed into place atomically; a
+ * {@code MANIFEST} lists each file's size and SHA-256 and ends with its own checksum. Only
+ * complete, verified checkpoints are ever read back; the newest {@code keep} are kept.
+ *
+ * <p>The learner's step draws no random numbers (batches are formed in offset order, the losses are
+ * deterministic), so there is no generator state to save: weights, optimizer and offsets determine
+ * what happens next.
+ */
+public final class LearnerCheckpoints {
+  private static final Logger log = LoggerFactory.getLogger(LearnerCheckpoints.class);
+  private static final String PREFIX = "step-";
+  private static final String MANIFEST = "MANIFEST";
+
+  /** What a checkpoint holds. */
+  public record State(
+      long step,
+      long version,
+      long epoch,
+      long groupsConsumed,
+      Map<String, Long> offsets,
+      Map<String, float[]> weights,
+      AdamW.State optimizer) {}
+
+  private final Path dir;
+  private final int keep;
+
+  /**
+   * @param dir the checkpoint directory (created if absent)
+   * @param keep how many of the newest checkpoints to keep, at least 1
+   */
+  public LearnerCheckpoints(Path dir, int keep) {
+    if (keep < 1) {
+      throw new IllegalArgumentException("keep at least one checkpoint, got " + keep);
+    }
+    this.dir = dir;
+    this.keep = keep;
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create checkpoint directory " + dir, e);
+    }
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  /** Writes {@code state} atomically and prunes old checkpoints; returns its directory. */
+  public Path save(State state) {
+    Path target = dir.resolve(String.format("%s%012d", PREFIX, state.step()));
+    Path tmp = dir.resolve(".tmp-" + state.step() + "-" + System.nanoTime());
+    try {
+      Files.createDirectories(tmp);
+      Map<String, byte[]> files = new LinkedHashMap<>();
+      files.put("weights.bin", tensors(state.weights()));
+      files.put("optimizer.bin", optimizer(state.optimizer()));
+      files.put("state.properties", properties(state).getBytes(StandardCharsets.UTF_8));
+      StringBuilder manifest = new StringBuilder();
+      for (Map.Entry<String, byte[]> f : files.entrySet()) {
+        write(tmp.resolve(f.getKey()), f.getValue());
+        manifest
+            .append(f.getKey())
+            .append(' ')
+            .append(f.getValue().length)
+            .append(' ')
+            .append(WeightChunks.sha256(f.getValue()))
+            .append('\n');
+      }
+      String body = manifest.toString();
+      write(
+          tmp.resolve(MANIFEST),
+          (body + "manifest " + WeightChunks.sha256(body.getBytes(StandardCharsets.UTF_8)) + "\n")
+              .getBytes(StandardCharsets.UTF_8));
+      fsyncDirectory(tmp);
+      if (Files.exists(target)) {
+        deleteRecursively(target); // a re-run of the same step replaces it
+      }
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      fsyncDirectory(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write checkpoint " + target, e);
+    }
+    prune();
+    return target;
+  }
+
+  /** The newest complete checkpoint whose manifest verifies; damaged ones are skipped, logged. */
+  public Optional<State> latest() {
+    for (Path p : checkpoints()) {
+      try {
+        return Optional.of(read(p));
+      } catch (IOException | RuntimeException e) {
+        log.warn("skipping checkpoint {}: {}", p, e.getMessage());
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Complete checkpoint directories, newest first. */
+  public List<Path> checkpoints() {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.filter(p -> p.getFileName().toString().startsWith(PREFIX))
+          .sorted(Comparator.comparing((Path p) -> p.getFileName().toString()).reversed())
+          .toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list " + dir, e);
+    }
+  }
+
+  /** Reads and verifies one checkpoint directory. */
+  public static State read(Path p) throws IOException {
+    List<String> lines = Files.readAllLines(p.resolve(MANIFEST), StandardCharsets.UTF_8);
+    if (lines.isEmpty() || !lines.get(lines.size() - 1).startsWith("manifest ")) {
+      throw new IOException("manifest is incomplete");
+    }
+    String body = String.join("\n", lines.subList(0, lines.size() - 1)) + "\n";
+    String self = lines.get(lines.size() - 1).substring("manifest ".length());
+    if (!WeightChunks.sha256(body.getBytes(StandardCharsets.UTF_8)).equals(self)) {
+      throw new IOException("manifest checksum does not match");
+    }
+    Map<String, byte[]> files = new LinkedHashMap<>();
+    for (String line : lines.subList(0, lines.size() - 1)) {
+      String[] f = line.split(" ");
+      byte[] bytes = Files.readAllBytes(p.resolve(f[0]));
+      if (bytes.length != Long.parseLong(f[1]) || !WeightChunks.sha256(bytes).equals(f[2])) {
+        throw new IOException(f[0] + " does not match its manifest entry");
+      }
+      files.put(f[0], bytes);
+    }
+    Map<String, String> props = new TreeMap<>();
+    for (String line :
+        new String(files.get("state.properties"), StandardCharsets.UTF_8).split("\n")) {
+      int eq = line.indexOf('=');
+      if (eq > 0) {
+        props.put(line.substring(0, eq), line.substring(eq + 1));
+      }
+    }
+    Map<String, Long> offsets = new TreeMap<>();
+    props.forEach(
+        (k, v) -> {
+          if (k.startsWith("offset.")) {
+            offsets.put(k.substring("offset.".length()), Long.parseLong(v));
+          }
+        });
+    return new State(
+        Long.parseLong(props.get("step")),
+        Long.parseLong(props.get("version")),
+        Long.parseLong(props.get("epoch")),
+        Long.parseLong(props.get("groups")),
+        offsets,
+        tensors(files.get("weights.bin")),
+        optimizer(files.get("optimizer.bin")));
+  }
+
+  private void prune() {
+    List<Path> all = checkpoints();
+    for (Path old : all.subList(Math.min(keep, all.size()), all.size())) {
+      try {
+        deleteRecursively(old);
+      } catch (IOException e) {
+        log.warn("cannot delete old checkpoint {}: {}", old, e.getMessage());
+      }
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      for (Path p : s.filter(x -> x.getFileName().toString().startsWith(".tmp-")).toList()) {
+        deleteRecursively(p); // left by a crash mid-write
+      }
+    } catch (IOException e) {
+      log.warn("cannot clean {}: {}", dir, e.getMessage());
+    }
+  }
+
+  private static String properties(State s) {
+    StringBuilder b = new StringBuilder();
+    b.append("step=").append(s.step()).append('\n');
+    b.append("version=").append(s.version()).append('\n');
+    b.append("epoch=").append(s.epoch()).append('\n');
+    b.append("groups=").append(s.groupsConsumed()).append('\n');
+    new TreeMap<>(s.offsets())
+        .forEach((k, v) -> b.append("offset.").append(k).append('=').append(v).append('\n'));
+    return b.toString();
+  }
+
+  private static byte[] tensors(Map<String, float[]> tensors) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      out.writeInt(tensors.size());
+      for (Map.Entry<String, float[]> e : new TreeMap<>(tensors).entrySet()) {
+        out.writeUTF(e.getKey());
+        writeFloats(out, e.getValue());
+      }
+    }
+    return bytes.toByteArray();
+  }
+
+  private static Map<String, float[]> tensors(byte[] bytes) throws IOException {
+    Map<String, float[]> out = new LinkedHashMap<>();
+    try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes))) {
+      int n = in.readInt();
+      for (int i = 0; i < n; i++) {
+        out.put(in.readUTF(), readFloats(in));
+      }
+    }
+    return out;
+  }
+
+  private static byte[] optimizer(AdamW.State s) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      out.writeLong(s.steps());
+      out.writeInt(s.moments().size());
+      for (Map.Entry<String, float[][]> e : new TreeMap<>(s.moments()).entrySet()) {
+        out.writeUTF(e.getKey());
+        writeFloats(out, e.getValue()[0]);
+        writeFloats(out, e.getValue()[1]);
+      }
+    }
+    return bytes.toByteArray();
+  }
+
+  private static AdamW.State optimizer(byte[] bytes) throws IOException {
+    try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes))) {
+      long steps = in.readLong();
+      int n = in.readInt();
+      Map<String, float[][]> moments = new LinkedHashMap<>();
+      for (int i = 0; i < n; i++) {
+        String name = in.readUTF();
+        moments.put(name, new float[][] {readFloats(in), readFloats(in)});
+      }
+      return new AdamW.State(steps, moments);
+    }
+  }
+
+  private static void writeFloats(DataOutputStream out, float[] v) throws IOException {
+    out.writeInt(v.length);
+    ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+    b.asFloatBuffer().put(v);
+    out.write(b.array());
+  }
+
+  private static float[] readFloats(DataInputStream in) throws IOException {
+    int n = in.readInt();
+    byte[] raw = new byte[4 * n];
+    in.readFully(raw);
+    float[] v = new float[n];
+    ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
+    return v;
+  }
+
+  private static void write(Path file, byte[] bytes) throws IOException {
+    try (FileChannel ch =
+        FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      while (b.hasRemaining()) {
+        ch.write(b);
+      }
+      ch.force(true);
+    }
+  }
+
+  private static void fsyncDirectory(Path d) {
+    try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException e) {
+      // some file systems cannot open a directory for reading; the rename is still atomic
+    }
+  }
+
+  private static void deleteRecursively(Path root) throws IOException {
+    List<Path> paths = new ArrayList<>();
+    try (Stream<Path> s = Files.walk(root)) {
+      s.forEach(paths::add);
+    }
+    for (int i = paths.size() - 1; i >= 0; i--) {
+      Files.deleteIfExists(paths.get(i));
+    }
+  }
+}
