@@ -104,11 +104,23 @@ public final class Loop implements AutoCloseable {
     }
   }
 
-  /** The learner service over {@code policy} (and {@code reference} when the KL term needs it). */
+  /** The learner service over {@code policy} (and {@code reference} when the loss needs it). */
   static LearnerService learner(
       KafkaClientConfig kafka,
       TopicNames topics,
       LoopConfig config,
+      Policy policy,
+      Policy reference,
+      Consumer<LearnerService.StepReport> onStep) {
+    return learner(kafka, topics, config, config.learner(), policy, reference, onStep);
+  }
+
+  /** As above, with the learner service's own settings (checkpoints, consumer group). */
+  static LearnerService learner(
+      KafkaClientConfig kafka,
+      TopicNames topics,
+      LoopConfig config,
+      LearnerService.Config service,
       Policy policy,
       Policy reference,
       Consumer<LearnerService.StepReport> onStep) {
@@ -118,7 +130,7 @@ public final class Loop implements AutoCloseable {
             reference == null ? null : reference.model(),
             config.policyLoss(),
             new AdamW(config.optimizer()));
-    return new LearnerService(kafka, topics, config.learner(), trainer, 0, onStep);
+    return new LearnerService(kafka, topics, service, trainer, 0, onStep);
   }
 
   /** The loop's judge set: the math verifier alone, weight 1. */

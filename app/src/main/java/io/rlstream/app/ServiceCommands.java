@@ -130,8 +130,14 @@ final class ServiceCommands {
     if (a.help()) {
       out.print(
           "usage: rlstream learner --checkpoint DIR [options]\n\nTrains the checkpoint's policy with"
-              + " GRPO on rl.scored and publishes versions on rl.policy.\n\noptions:\n"
+              + " the configured algorithm on rl.scored and publishes versions on rl.policy. With"
+              + " --checkpoint-dir it checkpoints (weights, optimizer, step, version and the offsets"
+              + " it trained up to) and, started again on the same directory, resumes from the"
+              + " newest complete checkpoint exactly where it was.\n\noptions:\n"
               + "  --device cpu|gpu|auto\n"
+              + "  --checkpoint-dir DIR    learner checkpoints (resumed from when present)\n"
+              + "  --checkpoint-every N    steps between checkpoints (default 50)\n"
+              + "  --keep-checkpoints N    newest checkpoints kept (default 3)\n"
               + KAFKA_HELP
               + LoopConfig.HELP);
       return;
@@ -140,8 +146,15 @@ final class ServiceCommands {
     Checkpoint ckpt = Checkpoint.load(Path.of(required(a, "checkpoint")));
     Device device = Policy.device(a.string("device", "cpu"));
     LoopConfig loop = LoopConfig.from(a);
+    String checkpointDir = a.string("checkpoint-dir", null);
+    int every = a.integer("checkpoint-every", 50, 1, 1_000_000);
+    int keep = a.integer("keep-checkpoints", 3, 1, 1000);
     a.rejectUnknown();
     k.prepare();
+    LearnerService.Config service =
+        checkpointDir == null
+            ? loop.learner()
+            : loop.learner().withCheckpoints(Path.of(checkpointDir), every, keep);
     Policy policy = Policy.of(ckpt, device);
     Policy reference = loop.needsReference() ? Policy.of(ckpt, device) : null;
     LearnerService l =
@@ -149,6 +162,7 @@ final class ServiceCommands {
             k.config,
             k.topics,
             loop,
+            service,
             policy,
             reference,
             r -> {

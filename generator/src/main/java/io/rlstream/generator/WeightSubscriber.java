@@ -129,7 +129,7 @@ public final class WeightSubscriber implements AutoCloseable {
     }
     epoch = a.getEpoch();
     onAnnouncement.accept(a);
-    if (a.getVersion() <= sampler.version()) {
+    if (a.getEpoch() == sampler.epoch() && a.getVersion() <= sampler.version()) {
       return; // already serving it or newer (a replay of the topic at start-up)
     }
     try {
@@ -138,7 +138,8 @@ public final class WeightSubscriber implements AutoCloseable {
             "version " + a.getVersion() + ": no chunks seen before its announcement (torn update)");
       }
       byte[] payload = assembly.payload(a);
-      WeightUpdate update = new WeightUpdate(a.getVersion(), Safetensors.decode(payload));
+      WeightUpdate update =
+          new WeightUpdate(a.getVersion(), a.getEpoch(), Safetensors.decode(payload));
       sampler.offer(update); // the sampler checks names and shapes, and counts what it refuses
     } catch (RuntimeException e) {
       refused.incrementAndGet();

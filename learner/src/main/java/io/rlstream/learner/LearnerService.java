@@ -173,6 +173,7 @@ public final class LearnerService implements AutoCloseable {
   private volatile long version;
   private final LearnerCheckpoints checkpoints;
   private long resumedStep = -1;
+  private long epoch;
   private volatile StepReport last;
   private long lastEnd;
   private Disposable run;
@@ -192,6 +193,7 @@ public final class LearnerService implements AutoCloseable {
     this.trainer = Objects.requireNonNull(trainer, "trainer");
     this.listener = Objects.requireNonNull(listener, "listener");
     this.version = startVersion;
+    long startEpoch = config.epoch();
     this.checkpoints =
         config.checkpointDir() == null
             ? null
@@ -203,6 +205,8 @@ public final class LearnerService implements AutoCloseable {
         LearnerCheckpoints.State c = resumed.get();
         trainer.restore(c.weights(), c.optimizer());
         this.version = c.version();
+        // a new epoch: generators replace the versions the lost process published after this
+        startEpoch = Math.max(config.epoch(), c.epoch() + 1);
         steps.set(c.step());
         groups.set(c.groupsConsumed());
         offsets.putAll(c.offsets());
@@ -217,13 +221,15 @@ public final class LearnerService implements AutoCloseable {
                 });
         resumedStep = c.step();
         log.info(
-            "learner resumes from {}: step {}, version {}, offsets {}",
+            "learner resumes from {}: step {}, version {}, epoch {}, offsets {}",
             checkpoints.dir(),
             c.step(),
             c.version(),
+            startEpoch,
             c.offsets());
       }
     }
+    this.epoch = startEpoch;
     this.deadLetterSender =
         KafkaSender.create(
             kafka, new ByteArraySerializer(), new ByteArraySerializer(), SenderOptions.defaults());
@@ -235,6 +241,11 @@ public final class LearnerService implements AutoCloseable {
             AvroSerde.of(ScoredGroup.class),
             new DeadLetters(deadLetterSender, "learner", topics.dlq()));
     this.publisher = new WeightPublisher(kafka, topics.policy(), config.chunkBytes());
+  }
+
+  /** The learner epoch its versions are published in. */
+  public long epoch() {
+    return epoch;
   }
 
   /** Optimizer steps taken, counting those before the checkpoint it resumed from. */
@@ -312,7 +323,7 @@ public final class LearnerService implements AutoCloseable {
       metrics.put("reward_mean", reward);
       publisher.publish(
           version + 1,
-          config.epoch(),
+          epoch,
           step,
           Policy.hostWeights(trainer.policy()),
           Map.copyOf(offsets),
@@ -324,7 +335,7 @@ public final class LearnerService implements AutoCloseable {
           new LearnerCheckpoints.State(
               step,
               version,
-              config.epoch(),
+              epoch,
               consumed,
               Map.copyOf(offsets),
               trainer.weights(),

@@ -38,6 +38,7 @@ public final class PolicySampler implements AutoCloseable {
   private final ExecutorService thread;
   private final AtomicReference<Pending> mailbox = new AtomicReference<>();
   private final AtomicLong version;
+  private volatile long epoch;
   private final AtomicLong refused = new AtomicLong();
 
   private record Pending(WeightUpdate update, CompletableFuture<Long> applied) {}
@@ -125,6 +126,11 @@ public final class PolicySampler implements AutoCloseable {
     return version.get();
   }
 
+  /** The learner epoch of the weights served (0 until a learner resumes from a checkpoint). */
+  public long epoch() {
+    return epoch;
+  }
+
   /** Updates refused so far (bad shape, stale version). */
   public long refusedUpdates() {
     return refused.get();
@@ -155,7 +161,11 @@ public final class PolicySampler implements AutoCloseable {
 
   /** Checks the whole update, copies it to the device, then replaces every array in place. */
   private void swap(WeightUpdate update) {
-    if (update.version() <= version.get()) {
+    if (update.epoch() < epoch) {
+      throw new IllegalArgumentException(
+          "version " + update.version() + " is of epoch " + update.epoch() + ", serving " + epoch);
+    }
+    if (update.epoch() == epoch && update.version() <= version.get()) {
       throw new IllegalArgumentException(
           "version "
               + update.version()
@@ -179,6 +189,7 @@ public final class PolicySampler implements AutoCloseable {
       params.forEach((name, a) -> a.intern(fresh.get(name)));
     }
     version.set(update.version());
+    epoch = update.epoch();
   }
 
   @Override

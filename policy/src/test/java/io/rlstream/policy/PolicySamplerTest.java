@@ -91,6 +91,13 @@ class PolicySamplerTest {
 
       assertThat(sampler.offer(new WeightUpdate(9, good)).join()).isEqualTo(9);
       assertThat(sampler.generate(PROMPTS, 1, GREEDY, 1).policyVersion()).isEqualTo(9);
+
+      // a learner resumed from a checkpoint: epoch 1 replaces epoch 0 even at a lower version,
+      // and nothing of the old epoch is taken afterwards
+      assertThat(sampler.offer(new WeightUpdate(5, 1, good)).join()).isEqualTo(5);
+      assertThat(sampler.epoch()).isEqualTo(1);
+      assertRefused(sampler.offer(new WeightUpdate(10, 0, good)), "of epoch 0");
+      assertThat(sampler.version()).isEqualTo(5);
     }
   }
 
