@@ -77,4 +77,14 @@ public final class Benches {
           JudgeBench::main);
     }
   }
+
+  /** {@code rlstream bench learner}. */
+  public static final class Learner extends Named {
+    public Learner() {
+      super(
+          "learner",
+          "learner steps/s, tokens/s and FLOP/s against a matrix multiply on the demo model",
+          LearnerBench::main);
+    }
+  }
 }
