@@ -37,7 +37,8 @@ public final class PolicyTrainer {
     this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
     if (loss.needsReference() && reference == null) {
       throw new IllegalArgumentException(
-          loss.name() + " with a KL term needs a reference model; set beta to 0 to train without");
+          loss.name()
+              + " needs a reference model (a KL term or a preference loss); none was given");
     }
     this.reference = loss.needsReference() ? reference : null;
     policy.parameters().values().forEach(p -> p.setRequiresGradient(true));

@@ -32,9 +32,11 @@ import java.util.Random;
  * float32 matrix multiply timed with the same engine in the same run. Ends with {@code RESULT
  * learner steps_per_s=… tokens_per_s=… roofline_frac=…}.
  *
- * <p>FLOPs of a step are counted as 6·N·T for the matrix weights (forward 2·N·T, backward 4·N·T; N
- * = parameters outside the embedding when the embedding is only gathered, T = tokens through the
- * model, prompts included) plus 12·L·d·Σ(t²) for attention scores and values.
+ * <p>The reference model's forward pass (KL or preference losses) is not counted as work, so those
+ * losses show a lower fraction. FLOPs of a step are counted as 6·N·T for the matrix weights
+ * (forward 2·N·T, backward 4·N·T; N = parameters outside the embedding when the embedding is only
+ * gathered, T = tokens through the model, prompts included) plus 12·L·d·Σ(t²) for attention scores
+ * and values.
  */
 final class LearnerBench {
   private LearnerBench() {}
@@ -78,12 +80,16 @@ final class LearnerBench {
     double attentionTerm = 0;
     long params;
     long embedding;
-    try (Policy policy = Policy.of(start, Device.cpu())) {
+    try (Policy policy = Policy.of(start, Device.cpu());
+        Policy reference = config.needsReference() ? Policy.of(start, Device.cpu()) : null) {
       params = policy.model().parameterCount();
       embedding = (long) mc.vocabSize() * mc.hiddenSize();
       PolicyTrainer trainer =
           new PolicyTrainer(
-              policy.model(), null, config.policyLoss(), new AdamW(config.optimizer()));
+              policy.model(),
+              reference == null ? null : reference.model(),
+              config.policyLoss(),
+              new AdamW(config.optimizer()));
       for (int b = 0; b < warmup; b++) {
         trainer.step(batches.get(b));
       }
