@@ -90,6 +90,10 @@ public final class Loop implements AutoCloseable {
       PolicySampler sampler =
           track(made, new PolicySampler("generator", Policy.of(warmStart, device), 0));
       GeneratorService generator = generator(kafka, topics, config, sampler, trainPrompts, runId);
+      if (config.samplesReference()) {
+        generator.exploreWith(
+            new PolicySampler("reference", Policy.of(warmStart, device), 0), config.xpoSamples());
+      }
       return new Loop(
           kafka, topics, generator, judge, assembler, learner, learnerPolicy, reference);
     } catch (RuntimeException e) {

@@ -27,6 +27,7 @@ import java.util.Set;
  * @param klBeta KL penalty β (0 loads no reference)
  * @param maxStaleness groups sampled more than this many versions behind the learner are dropped
  *     (and counted); 0 keeps all
+ * @param xpoSamples completions per group the generator samples from the reference (xpo only)
  * @param algorithm the learner's objective (see {@link #HELP})
  * @param grpo the GRPO family's settings (used when the algorithm is one of it)
  * @param dpo the preference losses' settings (dpo, ipo, simpo, xpo)
@@ -47,6 +48,7 @@ public record LoopConfig(
     double maxGradNorm,
     long seed,
     long maxStaleness,
+    int xpoSamples,
     String algorithm,
     GrpoLoss.Config grpo,
     OnlineDpoLoss.Config dpo) {
@@ -90,6 +92,7 @@ public record LoopConfig(
         --pairs best-worst|all  pairs per group (default best-worst)
         --ref-sync N            copy the policy into the reference every N steps (default 0: frozen)
         --xpo-alpha A           XPO exploration weight (default 1e-3 for xpo)
+        --xpo-samples K         completions per group sampled from the reference for xpo (default 2)
       """;
 
   /** The demo's settings. */
@@ -183,6 +186,7 @@ public record LoopConfig(
         a.number("max-grad-norm", 1.0, 0, 1e6),
         a.integer("seed", 1, 0, Integer.MAX_VALUE),
         a.integer("max-staleness", 0, 0, 1_000_000),
+        a.integer("xpo-samples", 2, 1, 64),
         algorithm,
         g,
         d);

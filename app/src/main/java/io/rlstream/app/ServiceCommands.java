@@ -113,6 +113,9 @@ final class ServiceCommands {
     k.prepare();
     PolicySampler sampler = new PolicySampler("generator", Policy.of(ckpt, device), 0);
     GeneratorService g = Loop.generator(k.config, k.topics, loop, sampler, prompts, runId);
+    if (loop.samplesReference()) {
+      g.exploreWith(new PolicySampler("reference", Policy.of(ckpt, device), 0), loop.xpoSamples());
+    }
     untilStopped(
         g::start,
         () -> {

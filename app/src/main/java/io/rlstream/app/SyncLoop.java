@@ -28,6 +28,7 @@ public final class SyncLoop implements AutoCloseable {
   private final LoopConfig config;
   private final Policy learnerPolicy;
   private final Policy reference;
+  private final PolicySampler explorer;
   private final PolicySampler sampler;
   private final GroupSampler groups;
   private final GroupScorer scorer = GroupScorer.of(new MathAnswerVerifier());
@@ -57,6 +58,12 @@ public final class SyncLoop implements AutoCloseable {
             config.policyLoss(),
             new AdamW(config.optimizer()));
     this.prompts = new PromptSource(train, config.seed());
+    if (config.samplesReference()) {
+      this.explorer = new PolicySampler("reference", Policy.of(warmStart, device), 0);
+      groups.exploreWith(explorer, config.xpoSamples());
+    } else {
+      this.explorer = null;
+    }
   }
 
   /** One learner step's worth: sample, judge, train, and publish every {@code publishEvery}. */
@@ -103,6 +110,9 @@ public final class SyncLoop implements AutoCloseable {
     learnerPolicy.close();
     if (reference != null) {
       reference.close();
+    }
+    if (explorer != null) {
+      explorer.close();
     }
   }
 }

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -72,6 +73,29 @@ class AlgorithmsLearnIT {
         mean(losses.subList(0, 5)),
         mean(losses.subList(steps - 5, steps)));
     assertThat(after).as(flags).isGreaterThan(before);
+  }
+
+  @Test
+  void xpoTrainsOnReferenceSamplesTheGeneratorMarks() {
+    LoopConfig config =
+        LoopConfig.parse(
+            "--algorithm",
+            "xpo",
+            "--xpo-alpha",
+            "0.01",
+            "--xpo-samples",
+            "2",
+            "--max-new-tokens",
+            "4");
+    try (SyncLoop loop = new SyncLoop(config, start, Device.cpu(), TASK.train())) {
+      for (int i = 0; i < 3; i++) {
+        PolicyTrainer.StepResult r = loop.step();
+        // the exploration term is there only when the batch holds REFERENCE completions
+        assertThat(r.metrics()).containsKey("xpo_logp").containsKey("pairs");
+        assertThat(r.metrics().get("xpo_logp")).isNegative();
+        assertThat(Double.isFinite(r.loss())).isTrue();
+      }
+    }
   }
 
   private static double mean(List<Double> xs) {

@@ -93,6 +93,7 @@ public final class GeneratorService implements AutoCloseable {
   private volatile long learnerConsumed;
   private volatile long groupsPerVersion;
   private volatile boolean stopping;
+  private PolicySampler explorer;
   private Disposable run;
   private final CompletableFuture<Void> sendingEnded = new CompletableFuture<>();
 
@@ -214,6 +215,16 @@ public final class GeneratorService implements AutoCloseable {
     return sampler;
   }
 
+  /**
+   * Adds XPO's exploration samples from {@code reference} ({@code count} per group) to every group;
+   * the service closes the reference sampler when it closes. Call before {@link #start}.
+   */
+  public GeneratorService exploreWith(PolicySampler reference, int count) {
+    groups.exploreWith(reference, count);
+    this.explorer = reference;
+    return this;
+  }
+
   /** Stops sampling, waits for what was sampled to be acknowledged, then closes the clients. */
   @Override
   public synchronized void close() {
@@ -237,5 +248,8 @@ public final class GeneratorService implements AutoCloseable {
     }
     sender.close();
     sampling.close();
+    if (explorer != null) {
+      explorer.close();
+    }
   }
 }

@@ -30,6 +30,8 @@ public final class GroupSampler {
   private final String runId;
   private final long epoch;
   private final int bos;
+  private PolicySampler reference;
+  private int referenceCount;
 
   /**
    * @param groupSize completions per prompt (G)
@@ -58,6 +60,20 @@ public final class GroupSampler {
     return sampling;
   }
 
+  /**
+   * XPO's exploration samples: each group also gets {@code count} completions sampled from {@code
+   * reference} (the frozen warm start), indexed after the policy's and marked {@code REFERENCE},
+   * their log-probs the reference's. Call before the first {@link #sample}.
+   */
+  public GroupSampler exploreWith(PolicySampler reference, int count) {
+    if (count < 1) {
+      throw new IllegalArgumentException("reference samples per group must be >= 1, got " + count);
+    }
+    this.reference = Objects.requireNonNull(reference, "reference");
+    this.referenceCount = count;
+    return this;
+  }
+
   /** Samples one group per prompt with {@code seed}; blocks until the model thread is done. */
   public List<SampleGroup> sample(List<Prompt> prompts, long seed) {
     List<int[]> tokens = new ArrayList<>(prompts.size());
@@ -65,12 +81,20 @@ public final class GroupSampler {
       tokens.add(promptTokens(sampler.tokenizer(), bos, p.text()));
     }
     Generation gen = sampler.generate(tokens, groupSize, sampling, seed);
+    Generation explore =
+        reference == null
+            ? null
+            : reference.generate(tokens, referenceCount, sampling, seed ^ 0x5DEECE66DL);
     List<SampleGroup> out = new ArrayList<>(prompts.size());
     SamplingParams params = params(sampling);
     for (int i = 0; i < prompts.size(); i++) {
       Prompt p = prompts.get(i);
       List<Completion> completions = new ArrayList<>(groupSize);
-      List<io.rlstream.policy.Completion> sampled = gen.completions().get(i);
+      List<io.rlstream.policy.Completion> sampled = new ArrayList<>(gen.completions().get(i));
+      int fromPolicy = sampled.size();
+      if (explore != null) {
+        sampled.addAll(explore.completions().get(i));
+      }
       for (int g = 0; g < sampled.size(); g++) {
         io.rlstream.policy.Completion c = sampled.get(g);
         completions.add(
@@ -82,7 +106,7 @@ public final class GroupSampler {
                 c.finish() == io.rlstream.policy.FinishReason.STOP
                     ? FinishReason.STOP
                     : FinishReason.LENGTH,
-                CompletionSource.POLICY));
+                g < fromPolicy ? CompletionSource.POLICY : CompletionSource.REFERENCE));
       }
       out.add(
           SampleGroup.newBuilder()
