@@ -3,7 +3,6 @@ package io.rlstream.learner;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.jni.JniUtils;
 import io.rlstream.policy.Scorer;
 import io.rlstream.policy.TokenScores;
 import io.rlstream.policy.Transformer;
@@ -499,16 +498,7 @@ public final class GrpoLoss implements PolicyLoss {
     }
     NDArray ref = null;
     if (needsReference()) {
-      boolean mode = JniUtils.isGradMode();
-      JniUtils.setGradMode(false);
-      try {
-        ref =
-            Scorer.score(
-                    reference, manager, batch.prompts(), batch.completions(), batch.temperature())
-                .logProbs();
-      } finally {
-        JniUtils.setGradMode(mode);
-      }
+      ref = PolicyLoss.frozenLogProbs(reference, batch, manager);
     }
     Result core =
         loss(

@@ -7,7 +7,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Activation;
-import ai.djl.pytorch.jni.JniUtils;
 import io.rlstream.policy.Scorer;
 import io.rlstream.policy.TokenScores;
 import io.rlstream.policy.Transformer;
@@ -206,16 +205,7 @@ public final class OnlineDpoLoss implements PolicyLoss {
         Scorer.score(policy, manager, batch.prompts(), batch.completions(), batch.temperature());
     NDArray ref = null;
     if (needsReference()) {
-      boolean mode = JniUtils.isGradMode();
-      JniUtils.setGradMode(false);
-      try {
-        ref =
-            Scorer.score(
-                    reference, manager, batch.prompts(), batch.completions(), batch.temperature())
-                .logProbs();
-      } finally {
-        JniUtils.setGradMode(mode);
-      }
+      ref = PolicyLoss.frozenLogProbs(reference, batch, manager);
     }
     int[] ex = explore.stream().mapToInt(Integer::intValue).toArray();
     Result core = loss(config, scores.logProbs(), ref, scores.mask(), pairs, ex, manager);

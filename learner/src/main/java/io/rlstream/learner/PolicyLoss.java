@@ -2,6 +2,8 @@ package io.rlstream.learner;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import io.rlstream.policy.Scorer;
 import io.rlstream.policy.Transformer;
 import java.util.Map;
 
@@ -42,6 +44,18 @@ public interface PolicyLoss {
    * @param manager owns every array made for this step
    */
   Result compute(Transformer policy, Transformer reference, TrainBatch batch, NDManager manager);
+
+  /** {@code model}'s log-probs of the batch's completions without gradient (a reference's). */
+  static NDArray frozenLogProbs(Transformer model, TrainBatch batch, NDManager manager) {
+    boolean mode = JniUtils.isGradMode();
+    JniUtils.setGradMode(false);
+    try {
+      return Scorer.score(model, manager, batch.prompts(), batch.completions(), batch.temperature())
+          .logProbs();
+    } finally {
+      JniUtils.setGradMode(mode);
+    }
+  }
 
   /** The scalar to minimise (null: nothing in the batch to learn from) and what to report. */
   record Result(NDArray loss, Map<String, Double> metrics) {

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
-import io.rlstream.policy.Scorer;
 import io.rlstream.policy.Transformer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -96,21 +95,14 @@ public final class PolicyTrainer {
 
   /** The policy's log-probs of the batch's completions, no gradient: the proximal policy. */
   private List<float[]> proximal(TrainBatch batch) {
-    boolean mode = JniUtils.isGradMode();
-    JniUtils.setGradMode(false);
     try (NDManager manager = NDManager.newBaseManager(policy.device())) {
-      float[] flat =
-          Scorer.score(policy, manager, batch.prompts(), batch.completions(), batch.temperature())
-              .logProbs()
-              .toFloatArray();
+      float[] flat = PolicyLoss.frozenLogProbs(policy, batch, manager).toFloatArray();
       int width = flat.length / batch.rows();
       List<float[]> out = new ArrayList<>(batch.rows());
       for (int i = 0; i < batch.rows(); i++) {
         out.add(Arrays.copyOfRange(flat, i * width, i * width + batch.completions().get(i).length));
       }
       return out;
-    } finally {
-      JniUtils.setGradMode(mode);
     }
   }
 
