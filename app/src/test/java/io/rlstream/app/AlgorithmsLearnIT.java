@@ -46,9 +46,11 @@ class AlgorithmsLearnIT {
         "--algorithm dapo",
         "--algorithm gspo",
         "--algorithm grpo --importance token --iterations 2 --kl-beta 0.02",
-        "--algorithm simpo"
-        // not yet: dr-grpo (0.0 -> 0.0: its fixed-length normaliser shrinks the step at this lr),
-        // dpo (0.0 -> 0.0, loss 0.76 -> 0.69) and ipo (0.0 -> 0.0) need longer runs or tuning
+        "--algorithm simpo",
+        "--algorithm dpo --pairs all --beta 0.5",
+        "--algorithm ipo --pairs all --beta 0.1"
+        // not yet: dr-grpo (0.0 -> 0.0: its fixed-length normaliser shrinks the step at this lr);
+        // dpo and ipo with their defaults (best-worst pairs) stay at 0.0 in 40 steps
       })
   void raisesHeldOutAccuracyOverTheWarmStart(String flags) {
     List<String> args = new ArrayList<>(List.of(flags.split(" ")));
