@@ -23,8 +23,6 @@ import java.util.Set;
  * @param temperature sampling temperature
  * @param maxNewTokens longest completion
  * @param lr AdamW learning rate
- * @param clip GRPO ratio clip ε
- * @param klBeta KL penalty β (0 loads no reference)
  * @param maxStaleness groups sampled more than this many versions behind the learner are dropped
  *     (and counted); 0 keeps all
  * @param xpoSamples completions per group the generator samples from the reference (xpo only)
@@ -43,8 +41,6 @@ public record LoopConfig(
     double temperature,
     int maxNewTokens,
     double lr,
-    double clip,
-    double klBeta,
     double maxGradNorm,
     long seed,
     long maxStaleness,
@@ -181,8 +177,6 @@ public record LoopConfig(
         a.number("temperature", 1.0, 0.05, 10),
         maxNewTokens,
         a.number("lr", 3e-4, 1e-8, 1),
-        clip,
-        klBeta,
         a.number("max-grad-norm", 1.0, 0, 1e6),
         a.integer("seed", 1, 0, Integer.MAX_VALUE),
         a.integer("max-staleness", 0, 0, 1_000_000),
@@ -240,10 +234,5 @@ public record LoopConfig(
 
   public AdamW.Config optimizer() {
     return AdamW.Config.of(lr).withMaxGradNorm(maxGradNorm);
-  }
-
-  /** The GRPO family's settings in effect. */
-  public GrpoLoss.Config loss() {
-    return grpo;
   }
 }

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * The GRPO family over one shared core (Shao et al. 2024, "DeepSeekMath", Eq. 3, and the variants
@@ -181,173 +182,108 @@ public final class GrpoLoss implements PolicyLoss {
     }
 
     public Config withClip(double low, double high) {
-      return new Config(
-          low,
-          high,
-          klBeta,
-          kl,
-          advantage,
-          aggregation,
-          fixedLength,
-          ratio,
-          importance,
-          importanceCap,
-          iterations,
-          filterZeroVariance,
-          maskTruncated);
+      return with(
+          c -> {
+            c.clipLow = low;
+            c.clipHigh = high;
+          });
     }
 
     public Config withKl(double beta, Kl estimator) {
-      return new Config(
-          clipLow,
-          clipHigh,
-          beta,
-          estimator,
-          advantage,
-          aggregation,
-          fixedLength,
-          ratio,
-          importance,
-          importanceCap,
-          iterations,
-          filterZeroVariance,
-          maskTruncated);
+      return with(
+          c -> {
+            c.klBeta = beta;
+            c.kl = estimator;
+          });
     }
 
     public Config withAdvantage(Advantage a) {
-      return new Config(
-          clipLow,
-          clipHigh,
-          klBeta,
-          kl,
-          a,
-          aggregation,
-          fixedLength,
-          ratio,
-          importance,
-          importanceCap,
-          iterations,
-          filterZeroVariance,
-          maskTruncated);
+      return with(c -> c.advantage = a);
     }
 
     public Config withAggregation(Aggregation a) {
-      return new Config(
-          clipLow,
-          clipHigh,
-          klBeta,
-          kl,
-          advantage,
-          a,
-          fixedLength,
-          ratio,
-          importance,
-          importanceCap,
-          iterations,
-          filterZeroVariance,
-          maskTruncated);
+      return with(c -> c.aggregation = a);
     }
 
     public Config withFixedLength(int n) {
-      return new Config(
-          clipLow,
-          clipHigh,
-          klBeta,
-          kl,
-          advantage,
-          aggregation,
-          n,
-          ratio,
-          importance,
-          importanceCap,
-          iterations,
-          filterZeroVariance,
-          maskTruncated);
+      return with(c -> c.fixedLength = n);
     }
 
     public Config withRatio(Level level) {
-      return new Config(
-          clipLow,
-          clipHigh,
-          klBeta,
-          kl,
-          advantage,
-          aggregation,
-          fixedLength,
-          level,
-          importance,
-          importanceCap,
-          iterations,
-          filterZeroVariance,
-          maskTruncated);
+      return with(c -> c.ratio = level);
     }
 
     public Config withImportance(Importance level, double cap) {
-      return new Config(
-          clipLow,
-          clipHigh,
-          klBeta,
-          kl,
-          advantage,
-          aggregation,
-          fixedLength,
-          ratio,
-          level,
-          cap,
-          iterations,
-          filterZeroVariance,
-          maskTruncated);
+      return with(
+          c -> {
+            c.importance = level;
+            c.importanceCap = cap;
+          });
     }
 
     public Config withIterations(int n) {
-      return new Config(
-          clipLow,
-          clipHigh,
-          klBeta,
-          kl,
-          advantage,
-          aggregation,
-          fixedLength,
-          ratio,
-          importance,
-          importanceCap,
-          n,
-          filterZeroVariance,
-          maskTruncated);
+      return with(c -> c.iterations = n);
     }
 
     public Config withFilterZeroVariance(boolean on) {
-      return new Config(
-          clipLow,
-          clipHigh,
-          klBeta,
-          kl,
-          advantage,
-          aggregation,
-          fixedLength,
-          ratio,
-          importance,
-          importanceCap,
-          iterations,
-          on,
-          maskTruncated);
+      return with(c -> c.filterZeroVariance = on);
     }
 
     public Config withMaskTruncated(boolean on) {
+      return with(c -> c.maskTruncated = on);
+    }
+
+    /** A copy with {@code change} applied to its fields, checked like any config. */
+    private Config with(Consumer<Fields> change) {
+      Fields f = new Fields(this);
+      change.accept(f);
       return new Config(
-          clipLow,
-          clipHigh,
-          klBeta,
-          kl,
-          advantage,
-          aggregation,
-          fixedLength,
-          ratio,
-          importance,
-          importanceCap,
-          iterations,
-          filterZeroVariance,
-          on);
+          f.clipLow,
+          f.clipHigh,
+          f.klBeta,
+          f.kl,
+          f.advantage,
+          f.aggregation,
+          f.fixedLength,
+          f.ratio,
+          f.importance,
+          f.importanceCap,
+          f.iterations,
+          f.filterZeroVariance,
+          f.maskTruncated);
+    }
+
+    /** The fields of a config being copied. */
+    private static final class Fields {
+      double clipLow;
+      double clipHigh;
+      double klBeta;
+      Kl kl;
+      Advantage advantage;
+      Aggregation aggregation;
+      int fixedLength;
+      Level ratio;
+      Importance importance;
+      double importanceCap;
+      int iterations;
+      boolean filterZeroVariance;
+      boolean maskTruncated;
+
+      Fields(Config c) {
+        clipLow = c.clipLow;
+        clipHigh = c.clipHigh;
+        klBeta = c.klBeta;
+        kl = c.kl;
+        advantage = c.advantage;
+        aggregation = c.aggregation;
+        fixedLength = c.fixedLength;
+        ratio = c.ratio;
+        importance = c.importance;
+        importanceCap = c.importanceCap;
+        iterations = c.iterations;
+        filterZeroVariance = c.filterZeroVariance;
+        maskTruncated = c.maskTruncated;
+      }
     }
 
     /** One line for logs and run records. */
@@ -418,25 +354,22 @@ public final class GrpoLoss implements PolicyLoss {
   /** Advantages of the batch's rows under {@code scaling}; rows of a group are contiguous. */
   public static double[] advantages(TrainBatch batch, Advantage scaling) {
     double[] r = batch.rewards();
-    int[] g = batch.group();
     double[] out = new double[r.length];
-    int start = 0;
-    while (start < r.length) {
-      int end = start;
+    for (int[] span : batch.spans()) {
+      int n = span[1] - span[0];
       double sum = 0;
-      while (end < r.length && g[end] == g[start]) {
-        sum += r[end++];
+      for (int i = span[0]; i < span[1]; i++) {
+        sum += r[i];
       }
-      double mean = sum / (end - start);
+      double mean = sum / n;
       double sq = 0;
-      for (int i = start; i < end; i++) {
+      for (int i = span[0]; i < span[1]; i++) {
         sq += (r[i] - mean) * (r[i] - mean);
       }
-      double std = Math.sqrt(sq / (end - start));
-      for (int i = start; i < end; i++) {
+      double std = Math.sqrt(sq / n);
+      for (int i = span[0]; i < span[1]; i++) {
         out[i] = scaling == Advantage.GROUP_STD ? (r[i] - mean) / (std + STD_EPS) : r[i] - mean;
       }
-      start = end;
     }
     if (scaling == Advantage.BATCH_STD && out.length > 0) {
       double mean = 0;
@@ -462,13 +395,8 @@ public final class GrpoLoss implements PolicyLoss {
     Map<String, Double> metrics = new LinkedHashMap<>();
     TrainBatch batch = input;
     if (config.filterZeroVariance()) {
-      boolean[] flat = batch.zeroVarianceRows();
-      boolean[] keep = new boolean[flat.length];
-      for (int i = 0; i < flat.length; i++) {
-        keep[i] = !flat[i];
-      }
-      TrainBatch kept = batch.select(keep);
-      metrics.put("zero_variance_groups", (double) (batch.groups() - kept.groups()));
+      TrainBatch kept = batch.withoutZeroVarianceGroups();
+      metrics.put("zero_variance_groups", (double) (batch.spans().size() - kept.spans().size()));
       if (kept.rows() == 0) {
         return Result.skipped(metrics);
       }
@@ -491,11 +419,11 @@ public final class GrpoLoss implements PolicyLoss {
       mask = mask.mul(manager.create(keep).expandDims(1));
     }
     NDArray behaviour = manager.create(batch.paddedBehaviourLogProbs());
-    NDArray proximal =
-        needsProximal() ? manager.create(batch.padded(batch.proximalLogProbs())) : null;
     if (needsProximal() && batch.proximalLogProbs() == null) {
       throw new IllegalStateException("importance correction needs the proximal log-probs");
     }
+    NDArray proximal =
+        needsProximal() ? manager.create(batch.padded(batch.proximalLogProbs())) : null;
     NDArray ref = null;
     if (needsReference()) {
       ref = PolicyLoss.frozenLogProbs(reference, batch, manager);

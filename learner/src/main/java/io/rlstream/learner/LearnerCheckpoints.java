@@ -1,13 +1,12 @@
 package io.rlstream.learner;
 
+import io.rlstream.policy.HostTensor;
+import io.rlstream.policy.Safetensors;
+import io.rlstream.policy.TensorType;
 import io.rlstream.schemas.WeightChunks;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,12 +25,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The learner's checkpoints in one directory: {@code step-000000000050/} holding the weights, the
- * optimizer state, the step, policy version, epoch, groups consumed and the next offset of every
- * partition of {@code rl.scored} the learner had trained up to. A checkpoint is written to a
- * temporary directory, every file and the directory fsynced, then renamed into place atomically; a
- * {@code MANIFEST} lists each file's size and SHA-256 and ends with its own checksum. Only
- * complete, verified checkpoints are ever read back; the newest {@code keep} are kept.
+ * The learner's checkpoints in one directory: {@code step-000000000050/} holding the weights and
+ * the optimizer's moments as safetensors, the step, policy version, epoch, groups consumed and the
+ * next offset of every partition of {@code rl.scored} the learner had trained up to. A checkpoint
+ * is written to a temporary directory, every file and the directory fsynced, then renamed into
+ * place atomically; a {@code MANIFEST} lists each file's size and SHA-256 and ends with its own
+ * checksum. Only complete, verified checkpoints are ever read back; the newest {@code keep} are
+ * kept.
  *
  * <p>The learner's step draws no random numbers (batches are formed in offset order, the losses are
  * deterministic), so there is no generator state to save: weights, optimizer and offsets determine
@@ -41,6 +41,8 @@ public final class LearnerCheckpoints {
   private static final Logger log = LoggerFactory.getLogger(LearnerCheckpoints.class);
   private static final String PREFIX = "step-";
   private static final String MANIFEST = "MANIFEST";
+  private static final String EXP_AVG = ".exp_avg";
+  private static final String EXP_AVG_SQ = ".exp_avg_sq";
 
   /** What a checkpoint holds. */
   public record State(
@@ -49,7 +51,7 @@ public final class LearnerCheckpoints {
       long epoch,
       long groupsConsumed,
       Map<String, Long> offsets,
-      Map<String, float[]> weights,
+      Map<String, HostTensor> weights,
       AdamW.State optimizer) {}
 
   private final Path dir;
@@ -83,8 +85,8 @@ public final class LearnerCheckpoints {
     try {
       Files.createDirectories(tmp);
       Map<String, byte[]> files = new LinkedHashMap<>();
-      files.put("weights.bin", tensors(state.weights()));
-      files.put("optimizer.bin", optimizer(state.optimizer()));
+      files.put("weights.safetensors", Safetensors.encode(state.weights(), TensorType.F32));
+      files.put("optimizer.safetensors", moments(state.optimizer()));
       files.put("state.properties", properties(state).getBytes(StandardCharsets.UTF_8));
       StringBuilder manifest = new StringBuilder();
       for (Map.Entry<String, byte[]> f : files.entrySet()) {
@@ -179,8 +181,9 @@ public final class LearnerCheckpoints {
         Long.parseLong(props.get("epoch")),
         Long.parseLong(props.get("groups")),
         offsets,
-        tensors(files.get("weights.bin")),
-        optimizer(files.get("optimizer.bin")));
+        Safetensors.decode(files.get("weights.safetensors")),
+        optimizer(
+            Long.parseLong(props.get("optimizer.steps")), files.get("optimizer.safetensors")));
   }
 
   private void prune() {
@@ -207,75 +210,37 @@ public final class LearnerCheckpoints {
     b.append("version=").append(s.version()).append('\n');
     b.append("epoch=").append(s.epoch()).append('\n');
     b.append("groups=").append(s.groupsConsumed()).append('\n');
+    b.append("optimizer.steps=").append(s.optimizer().steps()).append('\n');
     new TreeMap<>(s.offsets())
         .forEach((k, v) -> b.append("offset.").append(k).append('=').append(v).append('\n'));
     return b.toString();
   }
 
-  private static byte[] tensors(Map<String, float[]> tensors) throws IOException {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (DataOutputStream out = new DataOutputStream(bytes)) {
-      out.writeInt(tensors.size());
-      for (Map.Entry<String, float[]> e : new TreeMap<>(tensors).entrySet()) {
-        out.writeUTF(e.getKey());
-        writeFloats(out, e.getValue());
-      }
-    }
-    return bytes.toByteArray();
+  /**
+   * AdamW's moments as safetensors, PyTorch's names: {@code <param>.exp_avg}, {@code .exp_avg_sq}.
+   */
+  private static byte[] moments(AdamW.State s) {
+    Map<String, HostTensor> t = new TreeMap<>();
+    s.moments()
+        .forEach(
+            (name, mv) -> {
+              t.put(name + EXP_AVG, HostTensor.of(new long[] {mv[0].length}, mv[0]));
+              t.put(name + EXP_AVG_SQ, HostTensor.of(new long[] {mv[1].length}, mv[1]));
+            });
+    return Safetensors.encode(t, TensorType.F32);
   }
 
-  private static Map<String, float[]> tensors(byte[] bytes) throws IOException {
-    Map<String, float[]> out = new LinkedHashMap<>();
-    try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes))) {
-      int n = in.readInt();
-      for (int i = 0; i < n; i++) {
-        out.put(in.readUTF(), readFloats(in));
-      }
-    }
-    return out;
-  }
-
-  private static byte[] optimizer(AdamW.State s) throws IOException {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (DataOutputStream out = new DataOutputStream(bytes)) {
-      out.writeLong(s.steps());
-      out.writeInt(s.moments().size());
-      for (Map.Entry<String, float[][]> e : new TreeMap<>(s.moments()).entrySet()) {
-        out.writeUTF(e.getKey());
-        writeFloats(out, e.getValue()[0]);
-        writeFloats(out, e.getValue()[1]);
-      }
-    }
-    return bytes.toByteArray();
-  }
-
-  private static AdamW.State optimizer(byte[] bytes) throws IOException {
-    try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes))) {
-      long steps = in.readLong();
-      int n = in.readInt();
-      Map<String, float[][]> moments = new LinkedHashMap<>();
-      for (int i = 0; i < n; i++) {
-        String name = in.readUTF();
-        moments.put(name, new float[][] {readFloats(in), readFloats(in)});
-      }
-      return new AdamW.State(steps, moments);
-    }
-  }
-
-  private static void writeFloats(DataOutputStream out, float[] v) throws IOException {
-    out.writeInt(v.length);
-    ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-    b.asFloatBuffer().put(v);
-    out.write(b.array());
-  }
-
-  private static float[] readFloats(DataInputStream in) throws IOException {
-    int n = in.readInt();
-    byte[] raw = new byte[4 * n];
-    in.readFully(raw);
-    float[] v = new float[n];
-    ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
-    return v;
+  private static AdamW.State optimizer(long steps, byte[] bytes) {
+    Map<String, float[][]> moments = new TreeMap<>();
+    Safetensors.decode(bytes)
+        .forEach(
+            (key, t) -> {
+              boolean first = key.endsWith(EXP_AVG);
+              String name =
+                  key.substring(0, key.length() - (first ? EXP_AVG : EXP_AVG_SQ).length());
+              moments.computeIfAbsent(name, k -> new float[2][])[first ? 0 : 1] = t.values();
+            });
+    return new AdamW.State(steps, moments);
   }
 
   private static void write(Path file, byte[] bytes) throws IOException {

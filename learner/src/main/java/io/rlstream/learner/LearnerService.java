@@ -300,14 +300,14 @@ public final class LearnerService implements AutoCloseable {
     PolicyTrainer.StepResult result;
     TrainBatch batch = null;
     if (batchGroups.isEmpty()) {
-      result = new PolicyTrainer.StepResult(0, Double.NaN, 0, 0, Map.of("skipped", 1.0));
+      result = PolicyTrainer.StepResult.skipped(steps.get(), Map.of());
     } else {
       batch = TrainBatch.of(batchGroups);
       result = trainer.step(batch);
     }
     double reward =
         batch == null ? Double.NaN : java.util.Arrays.stream(batch.rewards()).average().orElse(0);
-    boolean trained = !result.metrics().containsKey("skipped");
+    boolean trained = result.trained();
     long step = trained ? steps.incrementAndGet() : steps.get();
     for (ReceiverRecord<String, ScoredGroup> r : records) {
       offsets.merge(r.topic() + "-" + r.partition(), r.offset() + 1, Math::max);
@@ -338,7 +338,7 @@ public final class LearnerService implements AutoCloseable {
               epoch,
               consumed,
               Map.copyOf(offsets),
-              trainer.weights(),
+              Policy.hostWeights(trainer.policy()),
               trainer.optimizer().state()));
     }
     long end = System.nanoTime();

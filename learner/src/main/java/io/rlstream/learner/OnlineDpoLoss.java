@@ -155,22 +155,17 @@ public final class OnlineDpoLoss implements PolicyLoss {
   public static List<int[]> pairs(TrainBatch batch, Pairs how) {
     List<int[]> out = new ArrayList<>();
     double[] r = batch.rewards();
-    int[] g = batch.group();
-    int start = 0;
-    while (start < r.length) {
-      int end = start;
-      while (end < r.length && g[end] == g[start]) {
-        end++;
-      }
+    boolean[] explore = batch.fromReference();
+    for (int[] span : batch.spans()) {
       int best = -1;
       int worst = -1;
-      for (int i = start; i < end; i++) {
-        if (batch.fromReference()[i]) {
+      for (int i = span[0]; i < span[1]; i++) {
+        if (explore[i]) {
           continue;
         }
         if (how == Pairs.ALL) {
-          for (int j = start; j < end; j++) {
-            if (!batch.fromReference()[j] && r[i] > r[j]) {
+          for (int j = span[0]; j < span[1]; j++) {
+            if (!explore[j] && r[i] > r[j]) {
               out.add(new int[] {i, j});
             }
           }
@@ -181,7 +176,6 @@ public final class OnlineDpoLoss implements PolicyLoss {
       if (how == Pairs.BEST_WORST && best >= 0 && r[best] > r[worst]) {
         out.add(new int[] {best, worst});
       }
-      start = end;
     }
     return out;
   }

@@ -5,7 +5,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
+import io.rlstream.policy.HostTensor;
 import io.rlstream.policy.Transformer;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -43,9 +45,25 @@ public final class PolicyTrainer {
     policy.parameters().values().forEach(p -> p.setRequiresGradient(true));
   }
 
-  /** What one step did. */
+  /**
+   * What one step did; {@code trained} is false when the loss filtered the whole batch out and no
+   * optimizer step was taken ({@code skipped} = 1 in the metrics then).
+   */
   public record StepResult(
-      long step, double loss, double gradNorm, long tokens, Map<String, Double> metrics) {}
+      long step,
+      double loss,
+      double gradNorm,
+      long tokens,
+      Map<String, Double> metrics,
+      boolean trained) {
+
+    /** No step taken at optimizer step {@code step}. */
+    public static StepResult skipped(long step, Map<String, Double> metrics) {
+      Map<String, Double> m = new LinkedHashMap<>(metrics);
+      m.put("skipped", 1.0);
+      return new StepResult(step, Double.NaN, 0, 0, m, false);
+    }
+  }
 
   /**
    * The loss's {@link PolicyLoss#iterations()} optimizer steps on {@code batch} (one for most
@@ -65,9 +83,7 @@ public final class PolicyTrainer {
           GradientCollector collector = Engine.getInstance().newGradientCollector()) {
         PolicyLoss.Result result = loss.compute(policy, reference, batch, manager);
         if (result.loss() == null) {
-          Map<String, Double> m = new LinkedHashMap<>(result.metrics());
-          m.put("skipped", 1.0);
-          return new StepResult(optimizer.steps(), 0, 0, 0, m);
+          return StepResult.skipped(optimizer.steps(), result.metrics());
         }
         NDArray l = result.loss();
         double value = l.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
@@ -90,7 +106,7 @@ public final class PolicyTrainer {
     if (loss.iterations() > 1) {
       firstMetrics.put("iterations", (double) loss.iterations());
     }
-    return new StepResult(optimizer.steps(), firstLoss, norm, batch.tokens(), firstMetrics);
+    return new StepResult(optimizer.steps(), firstLoss, norm, batch.tokens(), firstMetrics, true);
   }
 
   /** The policy's log-probs of the batch's completions, no gradient: the proximal policy. */
@@ -122,15 +138,8 @@ public final class PolicyTrainer {
     return optimizer;
   }
 
-  /** A copy of the policy's weights, by parameter name. */
-  public Map<String, float[]> weights() {
-    Map<String, float[]> out = new LinkedHashMap<>();
-    policy.parameters().forEach((name, p) -> out.put(name, p.toFloatArray()));
-    return out;
-  }
-
   /** Puts the policy's weights and the optimizer's state back to a checkpoint's. */
-  public void restore(Map<String, float[]> weights, AdamW.State state) {
+  public void restore(Map<String, HostTensor> weights, AdamW.State state) {
     if (!weights.keySet().equals(policy.parameters().keySet())) {
       throw new IllegalArgumentException(
           "checkpoint weights " + weights.keySet() + " do not match the model's parameters");
@@ -138,7 +147,7 @@ public final class PolicyTrainer {
     boolean mode = JniUtils.isGradMode();
     JniUtils.setGradMode(false);
     try {
-      policy.parameters().forEach((name, p) -> p.set(java.nio.FloatBuffer.wrap(weights.get(name))));
+      policy.parameters().forEach((name, p) -> p.set(FloatBuffer.wrap(weights.get(name).values())));
     } finally {
       JniUtils.setGradMode(mode);
     }

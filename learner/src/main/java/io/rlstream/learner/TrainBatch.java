@@ -171,32 +171,37 @@ public record TrainBatch(
         proximalLogProbs == null ? null : rows.stream().map(proximalLogProbs::get).toList());
   }
 
-  /** Groups in the batch whose rows all have the same reward (no signal for GRPO). */
-  public boolean[] zeroVarianceRows() {
-    boolean[] out = new boolean[rows()];
+  /** The rows of each group, {@code [start, end)}, in order (a group's rows are contiguous). */
+  public List<int[]> spans() {
+    List<int[]> out = new ArrayList<>();
     int start = 0;
     while (start < rows()) {
-      int end = start;
-      boolean same = true;
+      int end = start + 1;
       while (end < rows() && group[end] == group[start]) {
-        same &= rewards[end] == rewards[start];
         end++;
       }
-      for (int i = start; i < end; i++) {
-        out[i] = same;
-      }
+      out.add(new int[] {start, end});
       start = end;
     }
     return out;
   }
 
-  /** Number of distinct groups among the rows. */
-  public int groups() {
-    int n = 0;
-    for (int i = 0; i < rows(); i++) {
-      n += i == 0 || group[i] != group[i - 1] ? 1 : 0;
+  /**
+   * The batch without the groups whose rows all have the same reward (no signal for GRPO's
+   * advantages).
+   */
+  public TrainBatch withoutZeroVarianceGroups() {
+    boolean[] keep = new boolean[rows()];
+    for (int[] span : spans()) {
+      boolean varies = false;
+      for (int i = span[0]; i < span[1]; i++) {
+        varies |= rewards[i] != rewards[span[0]];
+      }
+      for (int i = span[0]; i < span[1]; i++) {
+        keep[i] = varies;
+      }
     }
-    return n;
+    return select(keep);
   }
 
   public int rows() {

@@ -2,6 +2,7 @@ package io.rlstream.learner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.rlstream.policy.HostTensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -19,7 +20,11 @@ class LearnerCheckpointsTest {
         3,
         step * 16,
         Map.of("rl.scored-0", step * 10, "rl.scored-2", step * 7),
-        Map.of("w", new float[] {step, -1.5f, 2.25f}, "b", new float[] {0.5f}),
+        Map.of(
+            "w",
+            HostTensor.of(new long[] {3}, new float[] {step, -1.5f, 2.25f}),
+            "b",
+            HostTensor.of(new long[] {1}, new float[] {0.5f})),
         new AdamW.State(step, Map.of("w", new float[][] {{0.1f, 0.2f, 0.3f}, {1, 2, 3}})));
   }
 
@@ -33,7 +38,7 @@ class LearnerCheckpointsTest {
     assertThat(back.epoch()).isEqualTo(3);
     assertThat(back.groupsConsumed()).isEqualTo(320);
     assertThat(back.offsets()).containsExactlyInAnyOrderEntriesOf(state(20).offsets());
-    assertThat(back.weights().get("w")).containsExactly(20f, -1.5f, 2.25f);
+    assertThat(back.weights().get("w").values()).containsExactly(20f, -1.5f, 2.25f);
     assertThat(back.optimizer().steps()).isEqualTo(20);
     assertThat(back.optimizer().moments().get("w")[1]).containsExactly(1f, 2f, 3f);
   }
@@ -46,9 +51,9 @@ class LearnerCheckpointsTest {
     Path newest = store.save(state(30));
     assertThat(store.checkpoints()).hasSize(2); // 10 pruned
     // a flipped byte in the newest: the previous one is used
-    byte[] w = Files.readAllBytes(newest.resolve("weights.bin"));
+    byte[] w = Files.readAllBytes(newest.resolve("weights.safetensors"));
     w[w.length - 1] ^= 1;
-    Files.write(newest.resolve("weights.bin"), w);
+    Files.write(newest.resolve("weights.safetensors"), w);
     assertThat(store.latest().orElseThrow().step()).isEqualTo(20);
     // a torn write (the manifest cut short) is skipped too
     Path step20 = store.checkpoints().get(1);
