@@ -23,6 +23,8 @@ import java.util.Set;
  * @param temperature sampling temperature
  * @param maxNewTokens longest completion
  * @param lr AdamW learning rate
+ * @param staleWeight 0: groups older than maxStaleness are dropped; else one {@code s} versions
+ *     older weighs {@code staleWeight^(s - maxStaleness)}
  * @param maxStaleness groups sampled more than this many versions behind the learner are dropped
  *     (and counted); 0 keeps all
  * @param xpoSamples completions per group the generator samples from the reference (xpo only)
@@ -44,6 +46,7 @@ public record LoopConfig(
     double maxGradNorm,
     long seed,
     long maxStaleness,
+    double staleWeight,
     int xpoSamples,
     String algorithm,
     GrpoLoss.Config grpo,
@@ -68,6 +71,8 @@ public record LoopConfig(
         --seed N                prompts and sampling seed (default 1)
         --max-staleness K       drop (and count) groups sampled more than K versions back (default
                                 0: keep all)
+        --stale-weight W        instead of dropping them, weigh such a group W^(versions over K)
+                                in the loss, 0 < W < 1 (default 0: drop)
         --algorithm A           grpo | dapo | dr-grpo | gspo (the GRPO family) or dpo | ipo |
                                 simpo | xpo (online preference optimisation) (default grpo)
       GRPO family (presets set these; flags override them):
@@ -85,7 +90,9 @@ public record LoopConfig(
       Preference losses:
         --beta B                DPO/SimPO β, IPO's 1/(2·margin) (default 0.1; simpo 2.0)
         --simpo-gamma G         SimPO target margin (default 0.5)
-        --pairs best-worst|all  pairs per group (default best-worst)
+        --pairs best-worst|all|judged   pairs per group: by reward, best against worst or every
+                                ordered pair, or the pairs a pairwise judge compared (default
+                                best-worst)
         --ref-sync N            copy the policy into the reference every N steps (default 0: frozen)
         --xpo-alpha A           XPO exploration weight (default 1e-3 for xpo)
         --xpo-samples K         completions per group sampled from the reference for xpo (default 2)
@@ -165,6 +172,10 @@ public record LoopConfig(
             choice(a, "pairs", "best-worst", OnlineDpoLoss.Pairs.class),
             a.integer("ref-sync", 0, 0, 1_000_000),
             a.number("xpo-alpha", algorithm.equals("xpo") ? 1e-3 : 0, 0, 100));
+    if (a.has("stale-weight") && !a.has("max-staleness")) {
+      throw new IllegalArgumentException(
+          "--stale-weight weighs groups older than --max-staleness K; give --max-staleness too");
+    }
     if (algorithm.equals("xpo") && d.xpoAlpha() == 0) {
       throw new IllegalArgumentException("--algorithm xpo needs --xpo-alpha > 0");
     }
@@ -180,6 +191,7 @@ public record LoopConfig(
         a.number("max-grad-norm", 1.0, 0, 1e6),
         a.integer("seed", 1, 0, Integer.MAX_VALUE),
         a.integer("max-staleness", 0, 0, 1_000_000),
+        a.number("stale-weight", 0, 0, 0.999999),
         a.integer("xpo-samples", 2, 1, 64),
         algorithm,
         g,
@@ -229,7 +241,8 @@ public record LoopConfig(
 
   /** The learner service's settings: batching and publication. */
   public LearnerService.Config learner() {
-    return LearnerService.Config.of(groupsPerStep, publishEvery).withMaxStaleness(maxStaleness);
+    return LearnerService.Config.of(groupsPerStep, publishEvery)
+        .withMaxStaleness(maxStaleness, staleWeight);
   }
 
   public AdamW.Config optimizer() {

@@ -16,6 +16,19 @@ import java.util.Locale;
  * that is stopped keeps what it measured.
  */
 final class RunLog implements AutoCloseable {
+  /** Step metrics written after the fixed columns (NaN where the loss has none). */
+  static final List<String> EXTRA =
+      List.of(
+          "reward_std",
+          "kl",
+          "ess",
+          "tokens_per_s",
+          "stale_dropped",
+          "zero_variance_groups",
+          "pairs",
+          "margin",
+          "pair_accuracy");
+
   private final Path dir;
   private final BufferedWriter steps;
   private final BufferedWriter progress;
@@ -27,7 +40,15 @@ final class RunLog implements AutoCloseable {
       steps = Files.newBufferedWriter(dir.resolve("steps.csv"), StandardCharsets.UTF_8);
       steps.write(
           "step,version,loss,reward_mean,grad_norm,tokens,staleness_mean,staleness_max,"
-              + "groups_consumed,step_seconds,clip_frac,entropy\n");
+              + "groups_consumed,step_seconds,clip_frac,entropy,"
+              + String.join(",", EXTRA)
+              + ","
+              + String.join(
+                  ",",
+                  java.util.Arrays.stream(LearnerService.STALENESS_BUCKETS)
+                      .map(b -> "staleness_" + b)
+                      .toList())
+              + "\n");
       progress = Files.newBufferedWriter(dir.resolve("progress.csv"), StandardCharsets.UTF_8);
       progress.write(
           "seconds,version,step,train_reward,heldout_accuracy,accuracy_version,samples_per_s,"
@@ -43,7 +64,7 @@ final class RunLog implements AutoCloseable {
     steps.write(
         String.format(
             Locale.ROOT,
-            "%d,%d,%.6f,%.4f,%.4f,%d,%.3f,%d,%d,%.4f,%.4f,%.4f%n",
+            "%d,%d,%.6f,%.4f,%.4f,%d,%.3f,%d,%d,%.4f,%.4f,%.4f",
             r.step(),
             r.version(),
             r.loss(),
@@ -56,6 +77,18 @@ final class RunLog implements AutoCloseable {
             r.stepSeconds(),
             r.metrics().getOrDefault("clip_frac", Double.NaN),
             r.metrics().getOrDefault("entropy", Double.NaN)));
+    for (String k : EXTRA) {
+      steps.write(
+          k.equals("tokens_per_s")
+              ? String.format(Locale.ROOT, ",%.1f", r.tokens() / Math.max(r.stepSeconds(), 1e-9))
+              : String.format(Locale.ROOT, ",%.6g", r.metrics().getOrDefault(k, Double.NaN)));
+    }
+    for (String b : LearnerService.STALENESS_BUCKETS) {
+      steps.write(
+          String.format(
+              Locale.ROOT, ",%d", r.metrics().getOrDefault("staleness_" + b, 0.0).longValue()));
+    }
+    steps.write('\n');
     steps.flush();
   }
 

@@ -432,12 +432,24 @@ public final class GrpoLoss implements PolicyLoss {
         loss(
             config,
             new Inputs(scores.logProbs(), behaviour, proximal, ref, mask),
-            advantages(batch, config.advantage()),
+            weighted(advantages(batch, config.advantage()), batch.weights()),
             manager);
     metrics.putAll(core.metrics());
     float tokens = mask.sum().getFloat();
     metrics.put("entropy", (double) (scores.entropy().mul(mask).sum().getFloat() / tokens));
     return new Result(core.loss(), metrics);
+  }
+
+  /**
+   * Advantages times the rows' weights: a down-weighted stale row's clipped surrogate scales by its
+   * weight (the surrogate is linear in the advantage); the KL term is not weighted.
+   */
+  static double[] weighted(double[] advantages, double[] weights) {
+    double[] out = advantages.clone();
+    for (int i = 0; i < out.length; i++) {
+      out[i] *= weights[i];
+    }
+    return out;
   }
 
   /**

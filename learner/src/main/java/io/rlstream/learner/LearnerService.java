@@ -59,6 +59,7 @@ public final class LearnerService implements AutoCloseable {
       long epoch,
       int chunkBytes,
       long maxStaleness,
+      double staleWeight,
       Path checkpointDir,
       int checkpointEvery,
       int keepCheckpoints) {
@@ -74,6 +75,10 @@ public final class LearnerService implements AutoCloseable {
       if (maxStaleness < 0) {
         throw new IllegalArgumentException("max staleness must be >= 0 (0: no bound)");
       }
+      if (!(staleWeight >= 0 && staleWeight < 1)) {
+        throw new IllegalArgumentException(
+            "stale weight must be in [0, 1) (0: drop stale groups), was " + staleWeight);
+      }
     }
 
     public static Config of(int groupsPerStep, int publishEvery) {
@@ -83,6 +88,7 @@ public final class LearnerService implements AutoCloseable {
           publishEvery,
           0,
           WeightChunks.DEFAULT_CHUNK_BYTES,
+          0,
           0,
           null,
           0,
@@ -94,6 +100,15 @@ public final class LearnerService implements AutoCloseable {
      * still consumed: a resume does not see them again); 0 keeps every group.
      */
     public Config withMaxStaleness(long k) {
+      return withMaxStaleness(k, 0);
+    }
+
+    /**
+     * Groups sampled more than {@code k} versions before the learner's are down-weighted: a group
+     * {@code s > k} versions old weighs {@code weight^(s - k)} in the loss; weight 0 drops them
+     * (see {@link #withMaxStaleness(long)}).
+     */
+    public Config withMaxStaleness(long k, double weight) {
       return new Config(
           consumerGroup,
           groupsPerStep,
@@ -101,6 +116,7 @@ public final class LearnerService implements AutoCloseable {
           epoch,
           chunkBytes,
           k,
+          weight,
           checkpointDir,
           checkpointEvery,
           keepCheckpoints);
@@ -119,6 +135,7 @@ public final class LearnerService implements AutoCloseable {
           epoch,
           chunkBytes,
           maxStaleness,
+          staleWeight,
           dir,
           every,
           keep);
@@ -132,6 +149,7 @@ public final class LearnerService implements AutoCloseable {
           epoch,
           chunkBytes,
           maxStaleness,
+          staleWeight,
           checkpointDir,
           checkpointEvery,
           keepCheckpoints);
@@ -156,6 +174,29 @@ public final class LearnerService implements AutoCloseable {
       double stepSeconds,
       Map<String, Double> metrics,
       List<String> groupIds) {}
+
+  /**
+   * The staleness histogram's buckets, by version lag: 0, 1, 2-3, 4-7, 8-15, 16 and more (metric
+   * names {@code staleness_<bucket>}, groups per step).
+   */
+  public static final String[] STALENESS_BUCKETS = {"0", "1", "2_3", "4_7", "8_15", "16_up"};
+
+  static int bucket(long staleness) {
+    if (staleness <= 0) {
+      return 0;
+    }
+    int b = 64 - Long.numberOfLeadingZeros(staleness); // 1 -> 1, 2..3 -> 2, 4..7 -> 3, ...
+    return Math.min(b, STALENESS_BUCKETS.length - 1);
+  }
+
+  private static double std(double[] v) {
+    double mean = java.util.Arrays.stream(v).average().orElse(0);
+    double sq = 0;
+    for (double x : v) {
+      sq += (x - mean) * (x - mean);
+    }
+    return v.length == 0 ? 0 : Math.sqrt(sq / v.length);
+  }
 
   private final Config config;
   private final PolicyTrainer trainer;
@@ -283,18 +324,25 @@ public final class LearnerService implements AutoCloseable {
       idleNanos.addAndGet(start - lastEnd);
     }
     List<ScoredGroup> batchGroups = new ArrayList<>(records.size());
+    List<Double> weights = new ArrayList<>(records.size());
     double stalenessSum = 0;
     long stalenessMax = 0;
     int dropped = 0;
+    int downWeighted = 0;
+    long[] histogram = new long[STALENESS_BUCKETS.length];
     for (ReceiverRecord<String, ScoredGroup> r : records) {
       long staleness = version - r.value().getGroup().getPolicyVersion();
       stalenessSum += staleness;
       stalenessMax = Math.max(stalenessMax, staleness);
-      if (config.maxStaleness() > 0 && staleness > config.maxStaleness()) {
+      histogram[bucket(staleness)]++;
+      long over = config.maxStaleness() > 0 ? staleness - config.maxStaleness() : 0;
+      if (over > 0 && config.staleWeight() == 0) {
         dropped++;
-      } else {
-        batchGroups.add(r.value());
+        continue;
       }
+      batchGroups.add(r.value());
+      weights.add(over > 0 ? Math.pow(config.staleWeight(), over) : 1.0);
+      downWeighted += over > 0 ? 1 : 0;
     }
     staleDropped.addAndGet(dropped);
     PolicyTrainer.StepResult result;
@@ -302,7 +350,12 @@ public final class LearnerService implements AutoCloseable {
     if (batchGroups.isEmpty()) {
       result = PolicyTrainer.StepResult.skipped(steps.get(), Map.of());
     } else {
-      batch = TrainBatch.of(batchGroups);
+      batch =
+          TrainBatch.of(
+              batchGroups,
+              downWeighted == 0
+                  ? null
+                  : weights.stream().mapToDouble(Double::doubleValue).toArray());
       result = trainer.step(batch);
     }
     double reward =
@@ -316,6 +369,15 @@ public final class LearnerService implements AutoCloseable {
     long consumed = groups.addAndGet(records.size());
     Map<String, Double> metrics = new LinkedHashMap<>(result.metrics());
     metrics.put("stale_dropped", (double) dropped);
+    if (downWeighted > 0) {
+      metrics.put("stale_downweighted", (double) downWeighted);
+    }
+    for (int b = 0; b < histogram.length; b++) {
+      metrics.put("staleness_" + STALENESS_BUCKETS[b], (double) histogram[b]);
+    }
+    if (batch != null) {
+      metrics.put("reward_std", std(batch.rewards()));
+    }
     if (trained && step % config.publishEvery() == 0) {
       metrics.put("groups_consumed", (double) consumed);
       metrics.put("groups_per_version", (double) config.groupsPerVersion());

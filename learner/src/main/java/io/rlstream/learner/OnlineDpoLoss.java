@@ -48,7 +48,12 @@ public final class OnlineDpoLoss implements PolicyLoss {
     /** The best against the worst completion (none when all rewards are equal). */
     BEST_WORST,
     /** Every ordered pair with a strictly higher reward first. */
-    ALL
+    ALL,
+    /**
+     * The pairs a pairwise judge compared, its preferred completion first (several judgements of a
+     * pair are averaged; ties yield none); the rewards are not used.
+     */
+    JUDGED
   }
 
   /**
@@ -153,6 +158,9 @@ public final class OnlineDpoLoss implements PolicyLoss {
 
   /** (chosen row, rejected row) pairs of the batch's policy-sampled rows. */
   public static List<int[]> pairs(TrainBatch batch, Pairs how) {
+    if (how == Pairs.JUDGED) {
+      return batch.judgedPairs();
+    }
     List<int[]> out = new ArrayList<>();
     double[] r = batch.rewards();
     boolean[] explore = batch.fromReference();
@@ -202,7 +210,22 @@ public final class OnlineDpoLoss implements PolicyLoss {
       ref = PolicyLoss.frozenLogProbs(reference, batch, manager);
     }
     int[] ex = explore.stream().mapToInt(Integer::intValue).toArray();
-    Result core = loss(config, scores.logProbs(), ref, scores.mask(), pairs, ex, manager);
+    double[] pairWeights = new double[pairs.size()];
+    boolean weighted = false;
+    for (int k = 0; k < pairWeights.length; k++) {
+      pairWeights[k] = batch.weights()[pairs.get(k)[0]];
+      weighted |= pairWeights[k] != 1;
+    }
+    Result core =
+        loss(
+            config,
+            scores.logProbs(),
+            ref,
+            scores.mask(),
+            pairs,
+            weighted ? pairWeights : null,
+            ex,
+            manager);
     metrics.putAll(core.metrics());
     return new Result(core.loss(), metrics);
   }
@@ -219,6 +242,23 @@ public final class OnlineDpoLoss implements PolicyLoss {
       NDArray ref,
       NDArray mask,
       List<int[]> pairs,
+      int[] explore,
+      NDManager manager) {
+    return loss(config, logp, ref, mask, pairs, null, explore, manager);
+  }
+
+  /**
+   * As {@link #loss(Config, NDArray, NDArray, NDArray, List, int[], NDManager)}, each pair's term
+   * multiplied by its weight (a stale group's down-weighting; null: all 1) before the mean over
+   * pairs.
+   */
+  public static Result loss(
+      Config config,
+      NDArray logp,
+      NDArray ref,
+      NDArray mask,
+      List<int[]> pairs,
+      double[] pairWeights,
       int[] explore,
       NDManager manager) {
     DataType type = logp.getDataType();
@@ -253,6 +293,9 @@ public final class OnlineDpoLoss implements PolicyLoss {
         config.variant() == Variant.IPO
             ? h.sub(scalar(manager, 1 / (2 * config.beta()), type)).square()
             : Activation.softPlus(h.neg()); // -log σ(h)
+    if (pairWeights != null) {
+      perPair = perPair.mul(manager.create(pairWeights).toType(type, false));
+    }
     NDArray loss = perPair.mean();
     Map<String, Double> metrics = new LinkedHashMap<>();
     metrics.put("margin", value(h.mean()));

@@ -3,11 +3,18 @@ package io.rlstream.learner;
 import io.rlstream.schemas.Completion;
 import io.rlstream.schemas.CompletionSource;
 import io.rlstream.schemas.FinishReason;
+import io.rlstream.schemas.Judgement;
+import io.rlstream.schemas.JudgementKind;
 import io.rlstream.schemas.Packed;
+import io.rlstream.schemas.PairwisePreference;
 import io.rlstream.schemas.SampleGroup;
 import io.rlstream.schemas.ScoredGroup;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Scored groups flattened into rows, one per completion with at least one token: what every loss
@@ -24,6 +31,9 @@ import java.util.List;
  * @param temperature sampling temperature of the batch (log-probs are taken at it)
  * @param proximalLogProbs the learner's own log-probs of each token before this batch's first
  *     update (no gradient), when the loss corrects for a stale behaviour policy; else null
+ * @param weights loss weight of each row: 1, or less for a group down-weighted as stale
+ * @param judgedPairs (chosen row, rejected row) pairs that pairwise judges preferred, averaged over
+ *     the group's PAIRWISE judgements (ties left out); policy-sampled rows only
  */
 public record TrainBatch(
     List<int[]> prompts,
@@ -34,7 +44,48 @@ public record TrainBatch(
     boolean[] truncated,
     boolean[] fromReference,
     double temperature,
-    List<float[]> proximalLogProbs) {
+    List<float[]> proximalLogProbs,
+    double[] weights,
+    List<int[]> judgedPairs) {
+
+  public TrainBatch {
+    if (weights == null) {
+      weights = new double[prompts.size()];
+      Arrays.fill(weights, 1.0);
+    }
+    if (judgedPairs == null) {
+      judgedPairs = List.of();
+    }
+    if (weights.length != prompts.size()) {
+      throw new IllegalArgumentException(
+          weights.length + " weights for " + prompts.size() + " rows");
+    }
+  }
+
+  /** Rows of weight 1 and no judged pairs. */
+  public TrainBatch(
+      List<int[]> prompts,
+      List<int[]> completions,
+      List<float[]> behaviourLogProbs,
+      double[] rewards,
+      int[] group,
+      boolean[] truncated,
+      boolean[] fromReference,
+      double temperature,
+      List<float[]> proximalLogProbs) {
+    this(
+        prompts,
+        completions,
+        behaviourLogProbs,
+        rewards,
+        group,
+        truncated,
+        fromReference,
+        temperature,
+        proximalLogProbs,
+        null,
+        null);
+  }
 
   /**
    * Flattens {@code groups}; completions without tokens are left out (nothing to score).
@@ -43,6 +94,18 @@ public record TrainBatch(
    *     rewards or log-probs do not match its completions
    */
   public static TrainBatch of(List<ScoredGroup> groups) {
+    return of(groups, null);
+  }
+
+  /**
+   * Flattens {@code groups}, each row weighted by its group's {@code groupWeights} entry (null: all
+   * 1).
+   */
+  public static TrainBatch of(List<ScoredGroup> groups, double[] groupWeights) {
+    if (groupWeights != null && groupWeights.length != groups.size()) {
+      throw new IllegalArgumentException(
+          groupWeights.length + " group weights for " + groups.size() + " groups");
+    }
     if (groups.isEmpty()) {
       throw new IllegalArgumentException("a batch needs at least one group");
     }
@@ -53,6 +116,8 @@ public record TrainBatch(
     List<Integer> groupIndex = new ArrayList<>();
     List<Boolean> cut = new ArrayList<>();
     List<Boolean> ref = new ArrayList<>();
+    List<Double> weights = new ArrayList<>();
+    List<int[]> judged = new ArrayList<>();
     double temperature = groups.get(0).getGroup().getSampling().getTemperature();
     for (int gi = 0; gi < groups.size(); gi++) {
       ScoredGroup scored = groups.get(gi);
@@ -76,6 +141,7 @@ public record TrainBatch(
                 + " rewards");
       }
       int[] prompt = Packed.toInts(g.getPromptTokenIds());
+      Map<Integer, Integer> rowOf = new HashMap<>();
       for (Completion c : g.getCompletions()) {
         int[] tokens = Packed.toInts(c.getTokenIds());
         float[] lp = Packed.toFloats(c.getLogprobs());
@@ -101,7 +167,12 @@ public record TrainBatch(
         groupIndex.add(gi);
         cut.add(c.getFinishReason() == FinishReason.LENGTH);
         ref.add(c.getSource() == CompletionSource.REFERENCE);
+        weights.add(groupWeights == null ? 1.0 : groupWeights[gi]);
+        if (c.getSource() != CompletionSource.REFERENCE) {
+          rowOf.put(c.getIndex(), prompts.size() - 1);
+        }
       }
+      judged.addAll(judgedPairs(scored, rowOf));
     }
     return new TrainBatch(
         prompts,
@@ -112,7 +183,47 @@ public record TrainBatch(
         toArray(cut),
         toArray(ref),
         temperature,
-        null);
+        null,
+        weights.stream().mapToDouble(Double::doubleValue).toArray(),
+        judged);
+  }
+
+  /**
+   * The group's PAIRWISE preferences as (chosen row, rejected row): each unordered pair's
+   * probability of the first being preferred, averaged over the judgements that compared it; a pair
+   * whose average is 0.5, or that names a completion without a row, yields nothing.
+   */
+  private static List<int[]> judgedPairs(ScoredGroup scored, Map<Integer, Integer> rowOf) {
+    Map<Long, double[]> sums = new TreeMap<>(); // key lo*2^32+hi -> {sum of P(lo preferred), n}
+    for (Judgement j : scored.getJudgements()) {
+      if (j.getKind() != JudgementKind.PAIRWISE) {
+        continue;
+      }
+      for (PairwisePreference p : j.getPreferences()) {
+        int a = p.getIndexA();
+        int b = p.getIndexB();
+        if (a == b) {
+          continue;
+        }
+        double pLo = a < b ? p.getProbabilityA() : 1 - p.getProbabilityA();
+        double[] acc =
+            sums.computeIfAbsent(
+                ((long) Math.min(a, b) << 32) | Math.max(a, b), k -> new double[2]);
+        acc[0] += pLo;
+        acc[1] += 1;
+      }
+    }
+    List<int[]> out = new ArrayList<>();
+    sums.forEach(
+        (key, acc) -> {
+          Integer lo = rowOf.get((int) (key >>> 32));
+          Integer hi = rowOf.get((int) (key & 0xffffffffL));
+          double p = acc[0] / acc[1];
+          if (lo != null && hi != null && p != 0.5) {
+            out.add(p > 0.5 ? new int[] {lo, hi} : new int[] {hi, lo});
+          }
+        });
+    return out;
   }
 
   private static boolean[] toArray(List<Boolean> values) {
@@ -138,7 +249,9 @@ public record TrainBatch(
         truncated,
         fromReference,
         temperature,
-        logProbs);
+        logProbs,
+        weights,
+        judgedPairs);
   }
 
   /** The rows whose {@code keep} is true, in order (group indices kept as they were). */
@@ -150,11 +263,16 @@ public record TrainBatch(
       }
     }
     double[] r = new double[rows.size()];
+    double[] w = new double[rows.size()];
+    int[] newRow = new int[rows()];
+    Arrays.fill(newRow, -1);
     int[] g = new int[rows.size()];
     boolean[] t = new boolean[rows.size()];
     boolean[] f = new boolean[rows.size()];
     for (int k = 0; k < rows.size(); k++) {
       r[k] = rewards[rows.get(k)];
+      w[k] = weights[rows.get(k)];
+      newRow[rows.get(k)] = k;
       g[k] = group[rows.get(k)];
       t[k] = truncated[rows.get(k)];
       f[k] = fromReference[rows.get(k)];
@@ -168,7 +286,12 @@ public record TrainBatch(
         t,
         f,
         temperature,
-        proximalLogProbs == null ? null : rows.stream().map(proximalLogProbs::get).toList());
+        proximalLogProbs == null ? null : rows.stream().map(proximalLogProbs::get).toList(),
+        w,
+        judgedPairs.stream()
+            .filter(p -> newRow[p[0]] >= 0 && newRow[p[1]] >= 0)
+            .map(p -> new int[] {newRow[p[0]], newRow[p[1]]})
+            .toList());
   }
 
   /** The rows of each group, {@code [start, end)}, in order (a group's rows are contiguous). */

@@ -52,6 +52,38 @@ class PreferenceStepTest {
     }
   }
 
+  @Test
+  void judgedPairsTrainTowardTheJudgesChoiceWhateverTheRewards() {
+    // rewards all equal (no reward pairs); a pairwise judge prefers completion 1 over 0 and 3 over
+    // 2
+    TrainBatch batch =
+        TrainBatch.of(
+            List.of(
+                TrainBatchTest.withJudgements(
+                    LearnerMathTest.group("a", 0, 0, 0, 0),
+                    TrainBatchTest.pairwise(
+                        "pref", TrainBatchTest.pref(0, 1, 0.0), TrainBatchTest.pref(3, 2, 1.0)))));
+    OnlineDpoLoss loss =
+        new OnlineDpoLoss(
+            OnlineDpoLoss.Config.dpo()
+                .withVariant(OnlineDpoLoss.Variant.SIGMOID, 0.5)
+                .withPairs(OnlineDpoLoss.Pairs.JUDGED));
+    try (Transformer policy = Transformer.random(SMALL, 1, Device.cpu());
+        Transformer reference = Transformer.random(SMALL, 1, Device.cpu())) {
+      PolicyTrainer trainer =
+          new PolicyTrainer(policy, reference, loss, new AdamW(AdamW.Config.of(1e-2)));
+      PolicyTrainer.StepResult first = trainer.step(batch);
+      assertThat(first.metrics()).containsEntry("pairs", 2.0);
+      for (int i = 0; i < 4; i++) {
+        trainer.step(batch);
+      }
+      PolicyTrainer.StepResult last = trainer.step(batch);
+      assertThat(last.loss()).isLessThan(first.loss());
+      assertThat(last.metrics().get("margin")).isGreaterThan(first.metrics().get("margin"));
+      assertThat(last.metrics().get("pair_accuracy")).isEqualTo(1.0);
+    }
+  }
+
   private static double lossOf(
       OnlineDpoLoss loss, Transformer policy, Transformer reference, TrainBatch batch) {
     JniUtils.setGradMode(false);
