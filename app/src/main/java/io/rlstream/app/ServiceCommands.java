@@ -141,6 +141,8 @@ final class ServiceCommands {
               + "  --checkpoint-dir DIR    learner checkpoints (resumed from when present)\n"
               + "  --checkpoint-every N    steps between checkpoints (default 50)\n"
               + "  --keep-checkpoints N    newest checkpoints kept (default 3)\n"
+              + "  --ledger FILE           append each step's group ids (trained and dropped) to"
+              + " FILE; after a resume the last line of a step is the one that counts\n"
               + KAFKA_HELP
               + LoopConfig.HELP);
       return;
@@ -152,12 +154,16 @@ final class ServiceCommands {
     String checkpointDir = a.string("checkpoint-dir", null);
     int every = a.integer("checkpoint-every", 50, 1, 1_000_000);
     int keep = a.integer("keep-checkpoints", 3, 1, 1000);
+    String ledger = a.string("ledger", null);
     a.rejectUnknown();
     k.prepare();
     LearnerService.Config service =
         checkpointDir == null
             ? loop.learner()
             : loop.learner().withCheckpoints(Path.of(checkpointDir), every, keep);
+    if (ledger != null) {
+      service = service.withLedger(Path.of(ledger));
+    }
     Policy policy = Policy.of(ckpt, device);
     Policy reference = loop.needsReference() ? Policy.of(ckpt, device) : null;
     LearnerService l =

@@ -4,31 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.Device;
 import io.rlstream.generator.ArithmeticTask;
-import io.rlstream.generator.GroupSampler;
-import io.rlstream.generator.PromptSource;
 import io.rlstream.infra.TopicAdmin;
 import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
-import io.rlstream.judge.GroupScorer;
-import io.rlstream.judge.verifiers.MathAnswerVerifier;
 import io.rlstream.learner.AdamW;
 import io.rlstream.learner.LearnerCheckpoints;
 import io.rlstream.learner.LearnerService;
 import io.rlstream.learner.PolicyTrainer;
 import io.rlstream.policy.Checkpoint;
 import io.rlstream.policy.Policy;
-import io.rlstream.policy.PolicySampler;
-import io.rlstream.schemas.AvroCodec;
-import io.rlstream.schemas.SampleGroup;
-import io.rlstream.schemas.ScoredGroup;
 import io.rlstream.schemas.TopicNames;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
@@ -136,32 +126,7 @@ class LearnerResumeIT {
   /** 200 scored groups for one partition (one key), so the order is the log's order. */
   private static List<ProducerRecord<byte[], byte[]>> scoredGroups(
       Checkpoint start, ArithmeticTask task, TopicNames topics) {
-    AvroCodec<ScoredGroup> codec = AvroCodec.of(ScoredGroup.class);
-    GroupScorer scorer = GroupScorer.of(new MathAnswerVerifier());
-    List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
-    LoopConfig config = LoopConfig.parse("--max-new-tokens", "4");
-    try (PolicySampler sampler = new PolicySampler("log", Policy.of(start, Device.cpu()), 0)) {
-      GroupSampler groups =
-          new GroupSampler(
-              sampler,
-              config.sampling(Set.copyOf(start.config().eosTokenIds())),
-              8,
-              "resume-it",
-              0);
-      PromptSource prompts = new PromptSource(task.train(), 3);
-      long seed = 0;
-      while (records.size() < STEPS * GROUPS_PER_STEP) {
-        for (SampleGroup g : groups.sample(prompts.next(16), seed++)) {
-          if (records.size() < STEPS * GROUPS_PER_STEP) {
-            records.add(
-                new ProducerRecord<>(
-                    topics.scored(),
-                    "one-partition".getBytes(StandardCharsets.UTF_8),
-                    codec.encode(scorer.score(g))));
-          }
-        }
-      }
-    }
-    return records;
+    return ScoredLog.of(
+        start, task, topics.scored(), STEPS * GROUPS_PER_STEP, id -> "one-partition");
   }
 }

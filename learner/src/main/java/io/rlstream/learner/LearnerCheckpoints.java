@@ -78,6 +78,35 @@ public final class LearnerCheckpoints {
     return dir;
   }
 
+  /**
+   * Claims an epoch for a starting learner: at least {@code atLeast}, and above every epoch claimed
+   * in this directory before (recorded in {@code EPOCH}, written atomically before the learner
+   * publishes anything). A process lost before its first checkpoint has published in its epoch, so
+   * the next one must not reuse it even though it resumes from the same checkpoint.
+   */
+  public long claimEpoch(long atLeast) {
+    Path file = dir.resolve("EPOCH");
+    try {
+      long epoch = atLeast;
+      if (Files.exists(file)) {
+        String text = Files.readString(file, StandardCharsets.UTF_8).trim();
+        try {
+          epoch = Math.max(epoch, Long.parseLong(text) + 1);
+        } catch (NumberFormatException e) {
+          throw new IllegalStateException(
+              file + " holds '" + text + "', not an epoch; delete it only if no learner runs", e);
+        }
+      }
+      Path tmp = dir.resolve(".tmp-EPOCH-" + System.nanoTime());
+      write(tmp, (epoch + "\n").getBytes(StandardCharsets.UTF_8));
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      fsyncDirectory(dir);
+      return epoch;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot record the learner epoch in " + file, e);
+    }
+  }
+
   /** Writes {@code state} atomically and prunes old checkpoints; returns its directory. */
   public Path save(State state) {
     Path target = dir.resolve(String.format("%s%012d", PREFIX, state.step()));

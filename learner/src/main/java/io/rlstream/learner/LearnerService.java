@@ -13,18 +13,32 @@ import io.rlstream.schemas.AvroSerde;
 import io.rlstream.schemas.ScoredGroup;
 import io.rlstream.schemas.TopicNames;
 import io.rlstream.schemas.WeightChunks;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
@@ -62,7 +76,8 @@ public final class LearnerService implements AutoCloseable {
       double staleWeight,
       Path checkpointDir,
       int checkpointEvery,
-      int keepCheckpoints) {
+      int keepCheckpoints,
+      Path ledger) {
     public Config {
       Objects.requireNonNull(consumerGroup, "consumerGroup");
       if (groupsPerStep < 1 || publishEvery < 1 || chunkBytes < 1) {
@@ -92,7 +107,8 @@ public final class LearnerService implements AutoCloseable {
           0,
           null,
           0,
-          0);
+          0,
+          null);
     }
 
     /**
@@ -119,7 +135,8 @@ public final class LearnerService implements AutoCloseable {
           weight,
           checkpointDir,
           checkpointEvery,
-          keepCheckpoints);
+          keepCheckpoints,
+          ledger);
     }
 
     /**
@@ -138,7 +155,8 @@ public final class LearnerService implements AutoCloseable {
           staleWeight,
           dir,
           every,
-          keep);
+          keep,
+          ledger);
     }
 
     public Config withConsumerGroup(String group) {
@@ -152,7 +170,29 @@ public final class LearnerService implements AutoCloseable {
           staleWeight,
           checkpointDir,
           checkpointEvery,
-          keepCheckpoints);
+          keepCheckpoints,
+          ledger);
+    }
+
+    /**
+     * Appends one line per step to {@code file}: step, epoch, loss, the ids of the groups it
+     * trained on and of the stale groups it dropped (tab-separated, ids comma-separated), written
+     * before the step's checkpoint. After a resume the steps since the checkpoint are written
+     * again: the last line of each step is what the surviving model was trained on.
+     */
+    public Config withLedger(Path file) {
+      return new Config(
+          consumerGroup,
+          groupsPerStep,
+          publishEvery,
+          epoch,
+          chunkBytes,
+          maxStaleness,
+          staleWeight,
+          checkpointDir,
+          checkpointEvery,
+          keepCheckpoints,
+          file);
     }
 
     public int groupsPerVersion() {
@@ -190,7 +230,7 @@ public final class LearnerService implements AutoCloseable {
   }
 
   private static double std(double[] v) {
-    double mean = java.util.Arrays.stream(v).average().orElse(0);
+    double mean = Arrays.stream(v).average().orElse(0);
     double sq = 0;
     for (double x : v) {
       sq += (x - mean) * (x - mean);
@@ -218,6 +258,7 @@ public final class LearnerService implements AutoCloseable {
   private volatile StepReport last;
   private long lastEnd;
   private Disposable run;
+  private final Writer ledger;
 
   /**
    * @param startVersion the version the policy's weights are (the generators' starting version)
@@ -251,24 +292,34 @@ public final class LearnerService implements AutoCloseable {
         steps.set(c.step());
         groups.set(c.groupsConsumed());
         offsets.putAll(c.offsets());
-        c.offsets()
-            .forEach(
-                (tp, o) -> {
-                  int dash = tp.lastIndexOf('-');
-                  start.put(
-                      new TopicPartition(
-                          tp.substring(0, dash), Integer.parseInt(tp.substring(dash + 1))),
-                      o);
-                });
+        c.offsets().forEach((tp, o) -> start.put(partition(tp), o));
         resumedStep = c.step();
         log.info(
-            "learner resumes from {}: step {}, version {}, epoch {}, offsets {}",
+            "learner resumes from {}: step {}, version {}, offsets {}",
             checkpoints.dir(),
             c.step(),
             c.version(),
-            startEpoch,
             c.offsets());
       }
+    }
+    if (checkpoints != null) {
+      startEpoch = checkpoints.claimEpoch(startEpoch);
+      log.info("learner publishes in epoch {}", startEpoch);
+    }
+    if (checkpoints != null && resumedStep < 0) {
+      // step 0: where this learner's history starts on every partition, so that a process lost
+      // before its first checkpoint is replaced in a new epoch and from the same offsets
+      offsets.putAll(startingOffsets(kafka, config.consumerGroup(), topics.scored()));
+      offsets.forEach((tp, o) -> start.put(partition(tp), o));
+      checkpoints.save(
+          new LearnerCheckpoints.State(
+              0,
+              version,
+              startEpoch,
+              0,
+              Map.copyOf(offsets),
+              Policy.hostWeights(trainer.policy()),
+              trainer.optimizer().state()));
     }
     this.epoch = startEpoch;
     this.deadLetterSender =
@@ -276,12 +327,56 @@ public final class LearnerService implements AutoCloseable {
             kafka, new ByteArraySerializer(), new ByteArraySerializer(), SenderOptions.defaults());
     this.receiver =
         KafkaReceiver.create(
-            kafka,
+            // a static member: a learner restarted after a crash takes its partitions back at once
+            // instead of waiting out the dead process's session (and fences it, were it alive)
+            kafka.with(Map.of("group.instance.id", config.consumerGroup() + "-learner")),
             ReceiverOptions.of(config.consumerGroup(), topics.scored()).withStartOffsets(start),
             new StringDeserializer(),
             AvroSerde.of(ScoredGroup.class),
             new DeadLetters(deadLetterSender, "learner", topics.dlq()));
     this.publisher = new WeightPublisher(kafka, topics.policy(), config.chunkBytes());
+    try {
+      this.ledger =
+          config.ledger() == null
+              ? null
+              : Files.newBufferedWriter(
+                  config.ledger(),
+                  StandardCharsets.UTF_8,
+                  StandardOpenOption.CREATE,
+                  StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(
+          "cannot open the ledger " + config.ledger() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static TopicPartition partition(String topicPartition) {
+    int dash = topicPartition.lastIndexOf('-');
+    return new TopicPartition(
+        topicPartition.substring(0, dash), Integer.parseInt(topicPartition.substring(dash + 1)));
+  }
+
+  /**
+   * Where {@code group} would start reading each partition of {@code topic}: its committed offset,
+   * else the partition's beginning ({@code topic-partition} keys).
+   */
+  private static Map<String, Long> startingOffsets(
+      KafkaClientConfig kafka, String group, String topic) {
+    try (KafkaConsumer<byte[], byte[]> c =
+        new KafkaConsumer<>(
+            kafka.consumer(group), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      Set<TopicPartition> parts = new java.util.HashSet<>();
+      c.partitionsFor(topic, Duration.ofSeconds(30))
+          .forEach(i -> parts.add(new TopicPartition(i.topic(), i.partition())));
+      Map<TopicPartition, OffsetAndMetadata> committed = c.committed(parts, Duration.ofSeconds(30));
+      Map<TopicPartition, Long> beginning = c.beginningOffsets(parts, Duration.ofSeconds(30));
+      Map<String, Long> out = new TreeMap<>();
+      for (TopicPartition tp : parts) {
+        OffsetAndMetadata o = committed.get(tp);
+        out.put(tp.topic() + "-" + tp.partition(), o != null ? o.offset() : beginning.get(tp));
+      }
+      return out;
+    }
   }
 
   /** The learner epoch its versions are published in. */
@@ -358,8 +453,7 @@ public final class LearnerService implements AutoCloseable {
                   : weights.stream().mapToDouble(Double::doubleValue).toArray());
       result = trainer.step(batch);
     }
-    double reward =
-        batch == null ? Double.NaN : java.util.Arrays.stream(batch.rewards()).average().orElse(0);
+    double reward = batch == null ? Double.NaN : Arrays.stream(batch.rewards()).average().orElse(0);
     boolean trained = result.trained();
     long step = trained ? steps.incrementAndGet() : steps.get();
     for (ReceiverRecord<String, ScoredGroup> r : records) {
@@ -367,6 +461,9 @@ public final class LearnerService implements AutoCloseable {
       r.acknowledge();
     }
     long consumed = groups.addAndGet(records.size());
+    if (ledger != null && trained) {
+      writeLedger(step, result.loss(), batchGroups, records);
+    }
     Map<String, Double> metrics = new LinkedHashMap<>(result.metrics());
     metrics.put("stale_dropped", (double) dropped);
     if (downWeighted > 0) {
@@ -429,6 +526,34 @@ public final class LearnerService implements AutoCloseable {
     return report;
   }
 
+  private void writeLedger(
+      long step,
+      double loss,
+      List<ScoredGroup> trainedGroups,
+      List<ReceiverRecord<String, ScoredGroup>> records) {
+    Set<String> trainedIds = new LinkedHashSet<>();
+    trainedGroups.forEach(g -> trainedIds.add(g.getGroup().getGroupId()));
+    List<String> droppedIds =
+        records.stream()
+            .map(r -> r.value().getGroup().getGroupId())
+            .filter(id -> !trainedIds.contains(id))
+            .toList();
+    try {
+      ledger.write(
+          String.format(
+              Locale.ROOT,
+              "%d\t%d\t%.6f\t%s\t%s%n",
+              step,
+              epoch,
+              loss,
+              String.join(",", trainedIds),
+              String.join(",", droppedIds)));
+      ledger.flush();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the ledger " + config.ledger(), e);
+    }
+  }
+
   /** The newest published version (the start version before the first publication). */
   public long version() {
     return version;
@@ -470,5 +595,12 @@ public final class LearnerService implements AutoCloseable {
     receiver.close().block();
     publisher.close();
     deadLetterSender.close();
+    if (ledger != null) {
+      try {
+        ledger.close();
+      } catch (IOException e) {
+        log.warn("closing the ledger", e);
+      }
+    }
   }
 }
