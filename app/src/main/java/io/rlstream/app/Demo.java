@@ -116,6 +116,7 @@ final class Demo {
           Thread.sleep(progressSeconds * 1000L);
           drain(fresh, steps, log);
           Progress.Line line = progress.tick(steps);
+          RunReport.write(runDir); // the report follows the run
           if (line.accuracy() >= target) {
             out.printf(Locale.ROOT, "target accuracy %.2f reached%n", target);
             break;
@@ -136,11 +137,12 @@ final class Demo {
     double totalMinutes = (System.nanoTime() - started) / 60e9;
     log.summary(before, after, versions, steps, rlSeconds, totalMinutes, loop, warm);
     log.close();
+    Path report = RunReport.write(runDir);
     out.printf(
         Locale.ROOT,
         "%nheld-out accuracy: %.3f before -> %.3f after (%d problems, greedy)%n"
             + "policy versions: %d, learner steps: %d, RL %.1f s, total %.2f min%n"
-            + "run directory: %s%n",
+            + "run directory: %s%nrun report: %s%n",
         before,
         after,
         evalSize,
@@ -148,7 +150,8 @@ final class Demo {
         steps.size(),
         rlSeconds,
         totalMinutes,
-        runDir.toAbsolutePath());
+        runDir.toAbsolutePath(),
+        report.toAbsolutePath());
     out.printf(
         Locale.ROOT,
         "RESULT demo acc_before=%.3f acc_after=%.3f versions=%d minutes=%.2f%n",

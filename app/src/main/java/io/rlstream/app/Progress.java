@@ -19,6 +19,7 @@ final class Progress {
   private int seenSteps;
   private long lastSamples;
   private long lastNanos;
+  private double[] lastVerdicts = {0, 0, 0};
 
   /** One progress line's values. */
   record Line(
@@ -32,7 +33,10 @@ final class Progress {
       long judgeLag,
       long learnerLag,
       double staleness,
-      double throttledSeconds) {}
+      double throttledSeconds,
+      double judgeLatencyMs,
+      double judgeCostUsd,
+      double tokensPerSecond) {}
 
   Progress(Loop loop, Evaluator evaluator, RunLog log, PrintStream out, long start) {
     this.loop = loop;
@@ -46,11 +50,19 @@ final class Progress {
   Line tick(List<LearnerService.StepReport> steps) {
     double reward = 0;
     double staleness = 0;
+    double tokens = 0;
+    double stepSeconds = 0;
     int n = steps.size() - seenSteps;
     for (int i = seenSteps; i < steps.size(); i++) {
       reward += steps.get(i).rewardMean();
       staleness += steps.get(i).stalenessMean();
+      tokens += steps.get(i).tokens();
+      stepSeconds += steps.get(i).stepSeconds();
     }
+    double[] verdicts = loop.judge.verdictTotals();
+    double newVerdicts = verdicts[0] - lastVerdicts[0];
+    double latency = newVerdicts == 0 ? Double.NaN : (verdicts[1] - lastVerdicts[1]) / newVerdicts;
+    lastVerdicts = verdicts;
     seenSteps = steps.size();
     Evaluator.Result acc = evaluator.evaluate(loop.generator.sampler());
     long now = System.nanoTime();
@@ -70,7 +82,10 @@ final class Progress {
             loop.generator.acknowledged() - loop.assembler.emitted(),
             loop.assembler.emitted() - loop.learner.groupsConsumed(),
             n == 0 ? Double.NaN : staleness / n,
-            loop.generator.throttled().toMillis() / 1e3);
+            loop.generator.throttled().toMillis() / 1e3,
+            latency,
+            verdicts[2],
+            stepSeconds == 0 ? Double.NaN : tokens / stepSeconds);
     out.printf(
         Locale.ROOT,
         "[%5.0fs] version %4d  step %4d  train reward %.3f  held-out acc %.3f (v%d)  %5.0f samples/s"

@@ -26,10 +26,15 @@ public final class Rlstream {
         judge        one judge (--judge SPEC) as a service: rl.samples -> rl.judgements
         assembler    joins judgements into scored groups: -> rl.scored
         judges       set or show an assembler's judge set while it runs; list judge types
-        learner      the GRPO learner service against a Kafka cluster
+        learner      the learner service (GRPO family, online DPO, XPO) against a Kafka cluster
+        replay       train a fresh learner on a logged range of rl.scored (no generator, no judges)
+        report DIR   (re)write a run directory's report.html: charts of everything it measured
+        inspect ID   a group's history: samples, judgements, rewards, the versions that trained on it
         rm-train     train a reward model on the pairwise judgements logged in rl.scored
         fake-llm     a local stand-in for an OpenAI-compatible judge model (offline trials)
-        broker       a real Kafka broker in the foreground (data in .data/broker)
+        up           a real Kafka broker as its own process (KRaft, data kept in .data/broker)
+        broker       the same as up
+        topics       the pipeline's topics on a cluster: list (records, consumer lag), create, specs
         bench NAME   benchmarks: %s
 
       'rlstream COMMAND --help' describes a command.
@@ -71,9 +76,13 @@ public final class Rlstream {
       case "assembler" -> JudgeCommands.assembler(rest, out);
       case "judges" -> JudgeCommands.judges(rest, out);
       case "learner" -> ServiceCommands.learner(rest, out);
+      case "replay" -> Replay.run(rest, out);
+      case "inspect" -> Inspect.run(rest, out);
+      case "report" -> report(rest, out);
       case "rm-train" -> RmTrain.run(rest, out);
       case "fake-llm" -> JudgeCommands.fakeLlm(rest, out);
-      case "broker" -> BrokerCommand.run(rest);
+      case "broker", "up" -> BrokerCommand.run(rest);
+      case "topics" -> TopicsCommand.run(rest, out);
       case "bench" -> bench(rest, benches, out);
       default -> throw new IllegalArgumentException("unknown command '" + args[0] + "'\n" + usage);
     }
@@ -85,6 +94,20 @@ public final class Rlstream {
    */
   static Path home() {
     return Path.of(System.getenv().getOrDefault("RLSTREAM_HOME", "."));
+  }
+
+  private static void report(String[] args, PrintStream out) {
+    if (args.length != 1 || args[0].startsWith("-")) {
+      out.print(
+          "usage: rlstream report RUN_DIR\n\nWrites RUN_DIR/report.html from its steps.csv and"
+              + " progress.csv: static charts, viewable offline.\n");
+      return;
+    }
+    Path dir = Path.of(args[0]);
+    if (!java.nio.file.Files.isDirectory(dir)) {
+      throw new IllegalArgumentException("report: " + dir + " is not a run directory");
+    }
+    out.println("wrote " + RunReport.write(dir).toAbsolutePath());
   }
 
   private static Map<String, BenchCommand> benches() {

@@ -52,7 +52,8 @@ final class RunLog implements AutoCloseable {
       progress = Files.newBufferedWriter(dir.resolve("progress.csv"), StandardCharsets.UTF_8);
       progress.write(
           "seconds,version,step,train_reward,heldout_accuracy,accuracy_version,samples_per_s,"
-              + "judge_lag,learner_lag,staleness_mean,throttled_s\n");
+              + "judge_lag,learner_lag,staleness_mean,throttled_s,judge_latency_ms,judge_cost_usd,"
+              + "learner_tokens_per_s\n");
       steps.flush();
       progress.flush();
     } catch (IOException e) {
@@ -97,7 +98,7 @@ final class RunLog implements AutoCloseable {
       progress.write(
           String.format(
               Locale.ROOT,
-              "%.1f,%d,%d,%.4f,%.4f,%d,%.1f,%d,%d,%.3f,%.1f%n",
+              "%.1f,%d,%d,%.4f,%.4f,%d,%.1f,%d,%d,%.3f,%.1f,%.3f,%.6f,%.1f%n",
               l.seconds(),
               l.version(),
               l.step(),
@@ -108,7 +109,10 @@ final class RunLog implements AutoCloseable {
               l.judgeLag(),
               l.learnerLag(),
               l.staleness(),
-              l.throttledSeconds()));
+              l.throttledSeconds(),
+              l.judgeLatencyMs(),
+              l.judgeCostUsd(),
+              l.tokensPerSecond()));
       progress.flush();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -71,6 +71,12 @@ public final class JudgeService implements AutoCloseable {
   private final TransactionalStage<String, SampleGroup, String, Judgement> stage;
   private final AtomicLong judged = new AtomicLong();
   private final AtomicLong deadLettered = new AtomicLong();
+  private final java.util.concurrent.atomic.LongAdder verdicts =
+      new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder latencyMs =
+      new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.DoubleAdder costUsd =
+      new java.util.concurrent.atomic.DoubleAdder();
   private volatile Map<TopicPartition, Long> startedAt = Map.of();
   private Disposable run;
 
@@ -103,9 +109,13 @@ public final class JudgeService implements AutoCloseable {
                 runner
                     .judgement(in.value())
                     .map(
-                        j ->
-                            new ProducerRecord<>(
-                                topics.judgements(), in.partition(), in.key(), j)));
+                        j -> {
+                          verdicts.increment();
+                          latencyMs.add(j.getLatencyMs());
+                          costUsd.add(j.getCostUsd());
+                          return new ProducerRecord<>(
+                              topics.judgements(), in.partition(), in.key(), j);
+                        }));
   }
 
   /** The consumer group of the judge with this id on {@code rl.samples}. */
@@ -140,6 +150,14 @@ public final class JudgeService implements AutoCloseable {
   private void committed(CommittedBatch batch) {
     judged.addAndGet(batch.outputs() - batch.deadLettered());
     deadLettered.addAndGet(batch.deadLettered());
+  }
+
+  /**
+   * Verdicts reached (including those of batches retried after an aborted transaction: each cost
+   * what it cost), their summed wall time in milliseconds and their summed cost in US dollars.
+   */
+  public double[] verdictTotals() {
+    return new double[] {verdicts.sum(), latencyMs.sum(), costUsd.sum()};
   }
 
   /** Offsets this judge started from when it was new; empty when it resumed. */

@@ -77,7 +77,10 @@ public final class PolicyTrainer {
     double firstLoss = Double.NaN;
     Map<String, Double> firstMetrics = null;
     double norm = 0;
+    long lossNanos = 0;
+    long optimizerNanos = 0;
     for (int it = 0; it < loss.iterations(); it++) {
+      long t0 = System.nanoTime();
       JniUtils.setGradMode(true);
       try (NDManager manager = NDManager.newBaseManager(policy.device());
           GradientCollector collector = Engine.getInstance().newGradientCollector()) {
@@ -97,7 +100,11 @@ public final class PolicyTrainer {
           firstMetrics = new LinkedHashMap<>(result.metrics());
         }
       }
+      long t1 = System.nanoTime();
       norm = optimizer.step(policy.parameters());
+      long t2 = System.nanoTime();
+      lossNanos += t1 - t0;
+      optimizerNanos += t2 - t1;
       int sync = loss.referenceSyncEvery();
       if (sync > 0 && reference != null && optimizer.steps() % sync == 0) {
         syncReference();
@@ -106,6 +113,9 @@ public final class PolicyTrainer {
     if (loss.iterations() > 1) {
       firstMetrics.put("iterations", (double) loss.iterations());
     }
+    // where the step's time went: scoring, loss and back-propagation, then the optimizer
+    firstMetrics.put("time_loss_backward_s", lossNanos / 1e9);
+    firstMetrics.put("time_optimizer_s", optimizerNanos / 1e9);
     return new StepResult(optimizer.steps(), firstLoss, norm, batch.tokens(), firstMetrics, true);
   }
 

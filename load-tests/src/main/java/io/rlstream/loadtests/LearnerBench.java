@@ -75,6 +75,8 @@ final class LearnerBench {
       batches.add(batch(config, mc, b));
     }
     double stepSeconds;
+    double lossSeconds = 0;
+    double optimizerSeconds = 0;
     long tokensThrough = 0;
     long completionTokens = 0;
     double attentionTerm = 0;
@@ -96,7 +98,9 @@ final class LearnerBench {
       long t0 = System.nanoTime();
       for (int b = warmup; b < warmup + steps; b++) {
         TrainBatch batch = batches.get(b);
-        trainer.step(batch);
+        PolicyTrainer.StepResult r = trainer.step(batch);
+        lossSeconds += r.metrics().getOrDefault("time_loss_backward_s", 0.0);
+        optimizerSeconds += r.metrics().getOrDefault("time_optimizer_s", 0.0);
         for (int i = 0; i < batch.rows(); i++) {
           int t = batch.prompts().get(i).length + batch.completions().get(i).length;
           tokensThrough += t;
@@ -134,6 +138,32 @@ final class LearnerBench {
         matmul,
         peak / 1e9,
         stepFlops / peak);
+    // what bounds it: where the step's time goes, and how fast the engine multiplies matrices of
+    // the model's own shapes (tokens of a step x hidden by hidden x intermediate)
+    int rows = (int) (tokensThrough / steps);
+    double shaped = matmulFlops(rows, mc.hiddenSize(), mc.intermediateSize());
+    double other = stepSeconds - lossSeconds - optimizerSeconds;
+    out.printf(
+        Locale.ROOT,
+        "step time: %.0f%% scoring, loss and backward (%.2f GFLOP/s there, fraction %.3f), %.0f%%"
+            + " AdamW, %.0f%% batch preparation and metrics%n",
+        100 * lossSeconds / stepSeconds,
+        flops / lossSeconds / 1e9,
+        flops / lossSeconds / peak,
+        100 * optimizerSeconds / stepSeconds,
+        100 * other / stepSeconds);
+    out.printf(
+        Locale.ROOT,
+        "%dx%d by %dx%d float32 matmul (the model's MLP shape): %.2f GFLOP/s = %.3f of the"
+            + " %dx%d one%n",
+        rows,
+        mc.hiddenSize(),
+        mc.hiddenSize(),
+        mc.intermediateSize(),
+        shaped / 1e9,
+        shaped / peak,
+        matmul,
+        matmul);
     String result =
         String.format(
             Locale.ROOT,
@@ -181,10 +211,15 @@ final class LearnerBench {
 
   /** FLOP/s of an n x n float32 matrix multiply on the CPU engine, best of a few timings. */
   private static double matmulFlops(int n, PrintStream out) {
+    return matmulFlops(n, n, n);
+  }
+
+  /** FLOP/s of an (n x k) by (k x p) float32 matrix multiply, best of a few timings. */
+  private static double matmulFlops(int n, int k, int p) {
     JniUtils.setGradMode(false);
     try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
-      NDArray a = m.randomUniform(-1, 1, new Shape(n, n));
-      NDArray b = m.randomUniform(-1, 1, new Shape(n, n));
+      NDArray a = m.randomUniform(-1, 1, new Shape(n, k));
+      NDArray b = m.randomUniform(-1, 1, new Shape(k, p));
       double best = 0;
       for (int rep = 0; rep < 5; rep++) {
         int iters = 10;
@@ -195,7 +230,7 @@ final class LearnerBench {
           }
         }
         double s = (System.nanoTime() - t0) / 1e9;
-        best = Math.max(best, 2.0 * n * n * n * iters / s);
+        best = Math.max(best, 2.0 * n * k * p * iters / s);
       }
       return best;
     } finally {

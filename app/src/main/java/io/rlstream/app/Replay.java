@@ -1,0 +1,506 @@
+package io.rlstream.app;
+
+import ai.djl.Device;
+import io.rlstream.generator.ArithmeticTask;
+import io.rlstream.infra.KafkaClientConfig;
+import io.rlstream.infra.LogReader;
+import io.rlstream.judge.verifiers.MathAnswerVerifier;
+import io.rlstream.learner.AdamW;
+import io.rlstream.learner.LearnerService;
+import io.rlstream.learner.PolicyTrainer;
+import io.rlstream.learner.TrainBatch;
+import io.rlstream.policy.Checkpoint;
+import io.rlstream.policy.Policy;
+import io.rlstream.policy.Safetensors;
+import io.rlstream.policy.TensorType;
+import io.rlstream.schemas.AvroCodec;
+import io.rlstream.schemas.ScoredGroup;
+import io.rlstream.schemas.TopicNames;
+import io.rlstream.schemas.WeightChunks;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * {@code rlstream replay}: trains a fresh learner on a range of the logged {@code rl.scored} — no
+ * generator, no judges — with any algorithm and hyperparameters. The range is read without a
+ * consumer group and merged across partitions in a fixed order (record timestamp, then partition,
+ * then offset), so the same range gives the same batches, and on CPU the same weights, every time;
+ * where it got to is committed to the replay's own consumer group at the end, which no live service
+ * shares.
+ */
+final class Replay {
+  static final String HELP =
+      """
+      usage: rlstream replay --checkpoint DIR [--from POS] [--to POS] [options]
+
+      Trains the checkpoint's policy on the scored groups logged in rl.scored between --from and
+      --to, with the loop options below (another algorithm, other hyperparameters), and writes a
+      run directory: steps.csv, summary.json (with the final weights' sha256), report.html (charts),
+      checkpoint/.
+
+      options:
+        --from POS              earliest | offset:N | timestamp:EPOCH_MS | time:ISO-8601 (default
+                                earliest): where the range starts in every partition
+        --to POS                latest | offset:N | timestamp:EPOCH_MS | time:ISO-8601 (default
+                                latest, as of the start): where it ends, exclusive
+        --out DIR               the run directory (default .data/replays/<time>)
+        --group NAME            consumer group the replay's end offsets are committed to (default
+                                rl-replay-<run directory name>)
+        --eval-size N           greedy held-out accuracy on N arithmetic problems before and after
+                                (default 0: none)
+        --device cpu|gpu|auto
+      """;
+
+  /** What a replay did. */
+  record Result(
+      long groups,
+      long steps,
+      long unreadable,
+      double firstLoss,
+      double lastLoss,
+      String weightsSha256,
+      Map<TopicPartition, long[]> range) {}
+
+  private Replay() {}
+
+  static void run(String[] argv, PrintStream out) throws Exception {
+    Args a = new Args("replay", argv);
+    if (a.help()) {
+      out.print(HELP + ServiceCommands.KAFKA_HELP + LoopConfig.HELP);
+      return;
+    }
+    ServiceCommands.Kafka k = ServiceCommands.Kafka.from(a);
+    Checkpoint start = Checkpoint.load(Path.of(ServiceCommands.required(a, "checkpoint")));
+    String from = a.string("from", "earliest");
+    String to = a.string("to", "latest");
+    Path dir =
+        Path.of(
+            a.string(
+                "out",
+                Rlstream.home()
+                    .resolve(".data/replays")
+                    .resolve(
+                        LocalDateTime.now()
+                            .format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)))
+                    .toString()));
+    String group = a.string("group", "rl-replay-" + dir.getFileName());
+    int evalSize = a.integer("eval-size", 0, 0, 1000);
+    Device device = Policy.device(a.string("device", "cpu"));
+    LoopConfig loop = LoopConfig.from(a);
+    a.rejectUnknown();
+    Evaluator eval =
+        evalSize == 0
+            ? null
+            : new Evaluator(
+                ArithmeticTask.twoDigit().heldOut(evalSize),
+                new MathAnswerVerifier(),
+                loop.maxNewTokens());
+    double before = eval == null ? Double.NaN : Demo.accuracy(start, eval, device);
+    Result r =
+        replay(k.config(), k.topics(), from, to, loop, start, device, dir, group, out::println);
+    if (eval != null) {
+      double after = Demo.accuracy(Checkpoint.load(dir.resolve("checkpoint")), eval, device);
+      out.printf(
+          Locale.ROOT,
+          "held-out accuracy: %.3f before -> %.3f after (%d problems, greedy)%n",
+          before,
+          after,
+          evalSize);
+    }
+    out.printf(
+        Locale.ROOT,
+        "replay: %d groups, %d steps, %d unreadable; loss %.4f (first step) -> %.4f (last);"
+            + " weights sha256 %s; run directory %s%n",
+        r.groups(),
+        r.steps(),
+        r.unreadable(),
+        r.firstLoss(),
+        r.lastLoss(),
+        r.weightsSha256(),
+        dir);
+  }
+
+  /**
+   * Replays {@code [from, to)} of {@code topics.scored()} into a learner started from {@code
+   * start}; writes {@code dir}; commits the end offsets to {@code group}.
+   *
+   * @param progress told a progress line every 5 s and at the end
+   */
+  static Result replay(
+      KafkaClientConfig kafka,
+      TopicNames topics,
+      String from,
+      String to,
+      LoopConfig loop,
+      Checkpoint start,
+      Device device,
+      Path dir,
+      String group,
+      Consumer<String> progress)
+      throws Exception {
+    Map<TopicPartition, long[]> range = range(kafka, topics.scored(), from, to);
+    long total = range.values().stream().mapToLong(r -> Math.max(0, r[1] - r[0])).sum();
+    Files.createDirectories(dir);
+    AvroCodec<ScoredGroup> codec = AvroCodec.of(ScoredGroup.class);
+    List<Double> losses = new ArrayList<>();
+    long[] counts = new long[3]; // groups, steps, unreadable
+    long t0 = System.nanoTime();
+    long[] lastProgress = {t0};
+    try (Policy policy = Policy.of(start, device);
+        Policy reference = loop.needsReference() ? Policy.of(start, device) : null;
+        RunLog log = new RunLog(dir)) {
+      PolicyTrainer trainer =
+          new PolicyTrainer(
+              policy.model(),
+              reference == null ? null : reference.model(),
+              loop.policyLoss(),
+              new AdamW(loop.optimizer()));
+      List<ScoredGroup> batch = new ArrayList<>();
+      Consumer<List<ScoredGroup>> train =
+          groups -> {
+            long s0 = System.nanoTime();
+            TrainBatch b = TrainBatch.of(groups);
+            PolicyTrainer.StepResult r = trainer.step(b);
+            counts[1] = r.step();
+            double reward = Arrays.stream(b.rewards()).average().orElse(Double.NaN);
+            if (r.trained()) {
+              losses.add(r.loss());
+            }
+            try {
+              log.step(
+                  new LearnerService.StepReport(
+                      r.step(),
+                      0,
+                      r.loss(),
+                      reward,
+                      r.gradNorm(),
+                      r.tokens(),
+                      Double.NaN,
+                      0,
+                      counts[0],
+                      (System.nanoTime() - s0) / 1e9,
+                      r.metrics(),
+                      groups.stream().map(g -> g.getGroup().getGroupId()).toList()));
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+            long now = System.nanoTime();
+            if (now - lastProgress[0] > 5_000_000_000L) {
+              lastProgress[0] = now;
+              progress.accept(
+                  String.format(
+                      Locale.ROOT,
+                      "[%5.0fs] step %d  groups %d/%d (%.0f%%)  loss %.4f  reward %.3f  %.1f"
+                          + " groups/s",
+                      (now - t0) / 1e9,
+                      r.step(),
+                      counts[0],
+                      total,
+                      100.0 * counts[0] / Math.max(1, total),
+                      r.loss(),
+                      reward,
+                      counts[0] / ((now - t0) / 1e9)));
+            }
+          };
+      merged(
+          kafka,
+          range,
+          rec -> {
+            ScoredGroup g;
+            try {
+              g = codec.decode(rec.value());
+            } catch (RuntimeException e) {
+              counts[2]++;
+              progress.accept(
+                  "skipping unreadable record "
+                      + rec.topic()
+                      + "-"
+                      + rec.partition()
+                      + "@"
+                      + rec.offset()
+                      + ": "
+                      + e.getMessage());
+              return;
+            }
+            counts[0]++;
+            batch.add(g);
+            if (batch.size() == loop.groupsPerStep()) {
+              train.accept(List.copyOf(batch));
+              batch.clear();
+            }
+          });
+      if (!batch.isEmpty()) {
+        train.accept(List.copyOf(batch)); // the range's last, smaller batch
+      }
+      policy.save(dir.resolve("checkpoint"), Checkpoint.SaveOptions.DEFAULT);
+      String sha =
+          WeightChunks.sha256(
+              Safetensors.encode(Policy.hostWeights(policy.model()), TensorType.F32));
+      Result result =
+          new Result(
+              counts[0],
+              counts[1],
+              counts[2],
+              losses.isEmpty() ? Double.NaN : losses.get(0),
+              losses.isEmpty() ? Double.NaN : losses.get(losses.size() - 1),
+              sha,
+              range);
+      writeSummary(dir, result, loop, from, to, group, (System.nanoTime() - t0) / 1e9);
+      log.close();
+      RunReport.write(dir);
+      commit(kafka, group, range);
+      return result;
+    }
+  }
+
+  /**
+   * Every record of the range, merged across partitions by (timestamp, partition, offset): a
+   * partition's next record is handed over only once every unfinished partition has one buffered.
+   */
+  static void merged(
+      KafkaClientConfig kafka,
+      Map<TopicPartition, long[]> range,
+      Consumer<ConsumerRecord<byte[], byte[]>> each) {
+    Map<TopicPartition, ArrayDeque<ConsumerRecord<byte[], byte[]>>> queues = new HashMap<>();
+    List<TopicPartition> open = new ArrayList<>();
+    range.forEach(
+        (tp, r) -> {
+          if (r[0] < r[1]) {
+            queues.put(tp, new ArrayDeque<>());
+            open.add(tp);
+          }
+        });
+    if (open.isEmpty()) {
+      return;
+    }
+    Map<TopicPartition, Long> next = new HashMap<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = LogReader.open(kafka)) {
+      consumer.assign(open);
+      for (TopicPartition tp : open) {
+        consumer.seek(tp, range.get(tp)[0]);
+        next.put(tp, range.get(tp)[0]);
+      }
+      long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+      while (!open.isEmpty()) {
+        // read until every unfinished partition has a record waiting (or is exhausted)
+        boolean starving = false;
+        for (TopicPartition tp : open) {
+          if (queues.get(tp).isEmpty() && next.get(tp) < range.get(tp)[1]) {
+            starving = true;
+          }
+        }
+        if (starving) {
+          int got = 0;
+          for (ConsumerRecord<byte[], byte[]> rec : consumer.poll(Duration.ofMillis(200))) {
+            TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
+            long end = range.get(tp)[1];
+            if (rec.offset() < end) {
+              queues.get(tp).add(rec);
+              got++;
+            }
+            next.put(tp, Math.max(next.get(tp), rec.offset() + 1));
+          }
+          for (TopicPartition tp : open) {
+            // a transaction marker or aborted records at the end leave the position past them
+            next.put(tp, Math.max(next.get(tp), consumer.position(tp)));
+          }
+          if (got > 0) {
+            deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+          } else if (System.nanoTime() > deadline) {
+            throw new IllegalStateException(
+                "no records for 2 minutes while replaying; positions " + next);
+          }
+          continue;
+        }
+        TopicPartition best = null;
+        for (TopicPartition tp : open) {
+          ConsumerRecord<byte[], byte[]> head = queues.get(tp).peek();
+          if (head != null && (best == null || before(head, queues.get(best).peek()))) {
+            best = tp;
+          }
+        }
+        if (best != null) {
+          each.accept(queues.get(best).poll());
+        }
+        open.removeIf(tp -> queues.get(tp).isEmpty() && next.get(tp) >= range.get(tp)[1]);
+      }
+    }
+  }
+
+  private static boolean before(ConsumerRecord<?, ?> a, ConsumerRecord<?, ?> b) {
+    if (a.timestamp() != b.timestamp()) {
+      return a.timestamp() < b.timestamp();
+    }
+    if (a.partition() != b.partition()) {
+      return a.partition() < b.partition();
+    }
+    return a.offset() < b.offset();
+  }
+
+  /** [start, end) offsets of every partition of {@code topic} for the two positions. */
+  static Map<TopicPartition, long[]> range(
+      KafkaClientConfig kafka, String topic, String from, String to)
+      throws InterruptedException, ExecutionException {
+    try (Admin admin = Admin.create(kafka.admin())) {
+      List<TopicPartition> parts =
+          admin
+              .describeTopics(List.of(topic))
+              .allTopicNames()
+              .get()
+              .get(topic)
+              .partitions()
+              .stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
+      Map<TopicPartition, Long> earliest = offsets(admin, parts, OffsetSpec.earliest());
+      Map<TopicPartition, Long> latest = offsets(admin, parts, OffsetSpec.latest());
+      Map<TopicPartition, Long> lo = position(admin, parts, from, "--from", earliest, latest);
+      Map<TopicPartition, Long> hi = position(admin, parts, to, "--to", earliest, latest);
+      Map<TopicPartition, long[]> out =
+          new TreeMap<>(
+              java.util.Comparator.comparing(TopicPartition::topic)
+                  .thenComparingInt(TopicPartition::partition));
+      for (TopicPartition tp : parts) {
+        out.put(tp, new long[] {lo.get(tp), Math.max(lo.get(tp), hi.get(tp))});
+      }
+      return out;
+    }
+  }
+
+  private static Map<TopicPartition, Long> position(
+      Admin admin,
+      List<TopicPartition> parts,
+      String text,
+      String flag,
+      Map<TopicPartition, Long> earliest,
+      Map<TopicPartition, Long> latest)
+      throws InterruptedException, ExecutionException {
+    String t = text.trim();
+    Map<TopicPartition, Long> out = new HashMap<>();
+    if (t.equals("earliest") || t.equals("latest")) {
+      return t.equals("earliest") ? earliest : latest;
+    }
+    if (t.startsWith("offset:")) {
+      long o;
+      try {
+        o = Long.parseLong(t.substring(7));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(flag + ": '" + t + "' is not offset:N");
+      }
+      for (TopicPartition tp : parts) {
+        out.put(tp, Math.max(earliest.get(tp), Math.min(latest.get(tp), o)));
+      }
+      return out;
+    }
+    long ms;
+    try {
+      if (t.startsWith("timestamp:")) {
+        ms = Long.parseLong(t.substring(10));
+      } else if (t.startsWith("time:")) {
+        ms = java.time.Instant.parse(t.substring(5)).toEpochMilli();
+      } else {
+        throw new IllegalArgumentException("unknown form");
+      }
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(
+          flag
+              + ": cannot read '"
+              + text
+              + "'; use earliest, latest, offset:N, timestamp:EPOCH_MS or"
+              + " time:2026-11-22T10:00:00Z");
+    }
+    Map<TopicPartition, Long> byTime = offsets(admin, parts, OffsetSpec.forTimestamp(ms));
+    for (TopicPartition tp : parts) {
+      long o = byTime.get(tp);
+      out.put(tp, o < 0 ? latest.get(tp) : o);
+    }
+    return out;
+  }
+
+  private static Map<TopicPartition, Long> offsets(
+      Admin admin, List<TopicPartition> parts, OffsetSpec spec)
+      throws InterruptedException, ExecutionException {
+    Map<TopicPartition, OffsetSpec> ask = new HashMap<>();
+    parts.forEach(tp -> ask.put(tp, spec));
+    Map<TopicPartition, ListOffsetsResultInfo> got = admin.listOffsets(ask).all().get();
+    Map<TopicPartition, Long> out = new HashMap<>();
+    got.forEach((tp, info) -> out.put(tp, info.offset()));
+    return out;
+  }
+
+  private static void commit(
+      KafkaClientConfig kafka, String group, Map<TopicPartition, long[]> range)
+      throws InterruptedException, ExecutionException {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    range.forEach((tp, r) -> offsets.put(tp, new OffsetAndMetadata(r[1])));
+    try (Admin admin = Admin.create(kafka.admin())) {
+      admin.alterConsumerGroupOffsets(group, offsets).all().get();
+    }
+  }
+
+  private static void writeSummary(
+      Path dir, Result r, LoopConfig loop, String from, String to, String group, double seconds)
+      throws java.io.IOException {
+    StringBuilder ranges = new StringBuilder();
+    r.range()
+        .forEach(
+            (tp, o) ->
+                ranges
+                    .append(ranges.length() == 0 ? "" : ", ")
+                    .append(
+                        String.format(
+                            Locale.ROOT,
+                            "\"%s-%d\": [%d, %d]",
+                            tp.topic(),
+                            tp.partition(),
+                            o[0],
+                            o[1])));
+    String json =
+        String.format(
+            Locale.ROOT,
+            "{\n  \"kind\": \"replay\",\n  \"from\": \"%s\",\n  \"to\": \"%s\",\n"
+                + "  \"range\": {%s},\n  \"group\": \"%s\",\n  \"groups\": %d,\n"
+                + "  \"steps\": %d,\n  \"unreadable\": %d,\n  \"first_loss\": %s,\n"
+                + "  \"last_loss\": %s,\n  \"weights_sha256\": \"%s\",\n  \"seconds\": %.1f,\n"
+                + "  \"loop\": \"%s\"\n}\n",
+            from,
+            to,
+            ranges,
+            group,
+            r.groups(),
+            r.steps(),
+            r.unreadable(),
+            json(r.firstLoss()),
+            json(r.lastLoss()),
+            r.weightsSha256(),
+            seconds,
+            loop.toString().replace("\"", "'"));
+    Files.writeString(dir.resolve("summary.json"), json, StandardCharsets.UTF_8);
+  }
+
+  private static String json(double v) {
+    return Double.isFinite(v) ? String.format(Locale.ROOT, "%.6f", v) : "null";
+  }
+}
