@@ -47,6 +47,7 @@ final class Demo {
         --eval-size N           held-out problems in the before/after evaluation (default 500)
         --progress-eval-size N  held-out problems in the periodic evaluation (default 200)
         --progress-seconds S    seconds between progress lines (default 5)
+        --metrics-port N        Prometheus endpoint of all four services (default 9400; -1 none)
         --run-dir DIR           where the run writes (default .data/runs/<time>)
         --sft-dir DIR           warm-start checkpoint to reuse or create (default .data/sft/<settings>)
         --device cpu|gpu|auto   where the models run (default cpu)
@@ -67,6 +68,7 @@ final class Demo {
     int evalSize = args.integer("eval-size", 500, 10, 1000);
     int progressEval = args.integer("progress-eval-size", 200, 10, 1000);
     int progressSeconds = args.integer("progress-seconds", 5, 1, 3600);
+    int metricsPort = args.integer("metrics-port", 9400, -1, 65535);
     String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     Path runDir =
         Path.of(args.string("run-dir", Rlstream.home().resolve(".data/runs/" + stamp).toString()));
@@ -93,6 +95,7 @@ final class Demo {
     ConcurrentLinkedQueue<LearnerService.StepReport> fresh = new ConcurrentLinkedQueue<>();
     RunLog log = new RunLog(runDir);
     Checkpoint finalWeights;
+    io.rlstream.infra.MetricsEndpoint metrics = null;
     long versions;
     double rlSeconds;
     // old policy versions are deleted by size (demoSpecs), checked every 20 s
@@ -110,6 +113,8 @@ final class Demo {
           Loop.create(
               kafka, topics, loop, warmStart, device, task.train(), "demo-" + stamp, fresh::add)) {
         pipeline.start();
+        metrics = io.rlstream.infra.MetricsEndpoint.start("demo", metricsPort);
+        ServiceMetrics.loop(metrics.registry(), pipeline);
         Progress progress = new Progress(pipeline, progressEvaluator, log, out, rlStart);
         long deadline = rlStart + (long) (minutes * 60e9);
         while (System.nanoTime() < deadline) {
@@ -126,6 +131,7 @@ final class Demo {
                 "the judge or the assembler stopped; see the log above");
           }
         }
+        metrics.close();
         finalWeights = pipeline.learnerSnapshot();
         versions = pipeline.learner.version();
         rlSeconds = (System.nanoTime() - rlStart) / 1e9;

@@ -1,5 +1,6 @@
 package io.rlstream.app;
 
+import io.rlstream.infra.MetricsEndpoint;
 import io.rlstream.infra.StartPosition;
 import io.rlstream.judge.Assembler;
 import io.rlstream.judge.Judge;
@@ -48,6 +49,7 @@ final class JudgeCommands {
               + "  --instance-id ID        stable per instance, unique among live ones (default"
               + " 0)\n"
               + ServiceCommands.KAFKA_HELP
+              + ServiceCommands.METRICS_HELP
               + "\njudge types:\n"
               + Judges.help());
       return;
@@ -56,6 +58,7 @@ final class JudgeCommands {
     JudgeSpec spec = JudgeSpec.parse(a.string("judge", "math"));
     StartPosition start = StartPosition.parse(a.string("start", "earliest"));
     String instance = a.string("instance-id", "0");
+    int metricsPort = ServiceCommands.metricsPort(a, 9402);
     a.rejectUnknown();
     Judge judge = Judges.create(spec);
     k.prepare();
@@ -63,11 +66,14 @@ final class JudgeCommands {
         new JudgeService(
             k.config(), k.topics(), judge, JudgeService.Options.of(instance).startingAt(start));
     out.printf("judge %s (v%s) on %s%n", judge.id(), judge.version(), k.topics().samples());
+    MetricsEndpoint metrics = MetricsEndpoint.start("judge-" + judge.id(), metricsPort);
+    ServiceMetrics.judge(metrics.registry(), j);
     ServiceCommands.untilStopped(
         j::start,
         () -> {
           j.close();
           judge.close();
+          metrics.close();
         },
         () ->
             out.printf(
@@ -89,13 +95,15 @@ final class JudgeCommands {
               + " 0)\n"
               + "  --max-pending N         groups held waiting at most (default 100000)\n"
               + SET_HELP
-              + ServiceCommands.KAFKA_HELP);
+              + ServiceCommands.KAFKA_HELP
+              + ServiceCommands.METRICS_HELP);
       return;
     }
     ServiceCommands.Kafka k = ServiceCommands.Kafka.from(a);
     String name = a.string("name", "main");
     String instance = a.string("instance-id", "0");
     int maxPending = a.integer("max-pending", 100_000, 1, Integer.MAX_VALUE);
+    int metricsPort = ServiceCommands.metricsPort(a, 9403);
     Optional<JudgeSet> set =
         a.string("judges", null) == null ? Optional.empty() : Optional.of(judgeSet(a, name));
     a.rejectUnknown();
@@ -106,9 +114,14 @@ final class JudgeCommands {
             k.config(),
             k.topics(),
             Assembler.Options.of(name, instance).withMaxPending(maxPending));
+    MetricsEndpoint metrics = MetricsEndpoint.start("assembler-" + name, metricsPort);
+    ServiceMetrics.assembler(metrics.registry(), asm);
     ServiceCommands.untilStopped(
         asm::start,
-        asm::close,
+        () -> {
+          asm.close();
+          metrics.close();
+        },
         () -> {
           Assembler.Counts c = asm.counts();
           out.printf(
@@ -118,9 +131,9 @@ final class JudgeCommands {
               c.partial(),
               c.deadLettered(),
               c.pending() + c.handedOver(),
-              k.topics().assemblerState(),
-              PROGRESS_EVERY);
-        });
+              k.topics().assemblerState());
+        },
+        PROGRESS_EVERY);
   }
 
   /**

@@ -129,8 +129,10 @@ final class RunReport {
         .append(escape(dir.getFileName() == null ? dir.toString() : dir.getFileName().toString()))
         .append("</title>\n<style>body{font-family:sans-serif;margin:24px;color:#222}")
         .append(".charts{display:flex;flex-wrap:wrap;gap:16px}")
-        .append(".chart{border:1px solid #ddd;padding:8px}h1{font-size:20px}")
-        .append("h2{font-size:14px;margin:0 0 4px 0}pre{background:#f6f6f6;padding:8px}</style>")
+        .append(".chart{border:1px solid #ddd;padding:8px;margin:0}h1{font-size:20px}")
+        .append(
+            "h2{font-size:14px;margin:0 0 4px 0}pre{background:#f6f6f6;padding:8px;white-space:pre-wrap}")
+        .append("</style>")
         .append("</head>\n<body>\n<h1>rlstream run ")
         .append(escape(dir.toAbsolutePath().toString()))
         .append("</h1>\n");
@@ -170,7 +172,7 @@ final class RunReport {
   static String svg(Chart c) {
     double[] x = c.table().column(c.x());
     int left = 56;
-    int right = 12;
+    int right = 24;
     int top = 10;
     int bottom = 40;
     int w = WIDTH - left - right;

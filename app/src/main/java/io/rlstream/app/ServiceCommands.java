@@ -6,6 +6,7 @@ import io.rlstream.generator.GeneratorService;
 import io.rlstream.generator.JsonlPrompts;
 import io.rlstream.generator.Prompt;
 import io.rlstream.infra.KafkaClientConfig;
+import io.rlstream.infra.MetricsEndpoint;
 import io.rlstream.infra.TopicAdmin;
 import io.rlstream.judge.verifiers.MathAnswerVerifier;
 import io.rlstream.learner.LearnerService;
@@ -34,7 +35,19 @@ final class ServiceCommands {
         --create-topics          create missing topics with rlstream's defaults first
       """;
 
+  static final String METRICS_HELP =
+      """
+        --metrics-port N         Prometheus scrape endpoint http://host:N/metrics (default: generator
+                                 9401, judge 9402, assembler 9403, learner 9404; a taken port falls
+                                 back to a free one, logged; 0 any free port; -1 none)
+      """;
+
   private ServiceCommands() {}
+
+  /** The service's metrics endpoint, on {@code --metrics-port} or {@code defaultPort}. */
+  static int metricsPort(Args a, int defaultPort) {
+    return a.integer("metrics-port", defaultPort, -1, 65535);
+  }
 
   static void sft(String[] argv, PrintStream out) {
     Args a = new Args("sft", argv);
@@ -96,6 +109,7 @@ final class ServiceCommands {
               + "  --run-id ID             written to every group (default: generator)\n"
               + "  --device cpu|gpu|auto\n"
               + KAFKA_HELP
+              + METRICS_HELP
               + LoopConfig.HELP);
       return;
     }
@@ -105,6 +119,7 @@ final class ServiceCommands {
     String runId = a.string("run-id", "generator");
     Device device = Policy.device(a.string("device", "cpu"));
     LoopConfig loop = LoopConfig.from(a);
+    int metricsPort = metricsPort(a, 9401);
     a.rejectUnknown();
     List<Prompt> prompts =
         file == null
@@ -116,11 +131,14 @@ final class ServiceCommands {
     if (loop.samplesReference()) {
       g.exploreWith(new PolicySampler("reference", Policy.of(ckpt, device), 0), loop.xpoSamples());
     }
+    MetricsEndpoint metrics = MetricsEndpoint.start("generator", metricsPort);
+    ServiceMetrics.generator(metrics.registry(), g);
     untilStopped(
         g::start,
         () -> {
           g.close();
           sampler.close();
+          metrics.close();
         },
         () ->
             out.printf(
@@ -144,6 +162,7 @@ final class ServiceCommands {
               + "  --ledger FILE           append each step's group ids (trained and dropped) to"
               + " FILE; after a resume the last line of a step is the one that counts\n"
               + KAFKA_HELP
+              + METRICS_HELP
               + LoopConfig.HELP);
       return;
     }
@@ -155,6 +174,7 @@ final class ServiceCommands {
     int every = a.integer("checkpoint-every", 50, 1, 1_000_000);
     int keep = a.integer("keep-checkpoints", 3, 1, 1000);
     String ledger = a.string("ledger", null);
+    int metricsPort = metricsPort(a, 9404);
     a.rejectUnknown();
     k.prepare();
     LearnerService.Config service =
@@ -186,9 +206,12 @@ final class ServiceCommands {
                     r.stalenessMean());
               }
             });
+    MetricsEndpoint metrics = MetricsEndpoint.start("learner", metricsPort);
+    ServiceMetrics.learner(metrics.registry(), l);
     untilStopped(
         l::start,
         () -> {
+          metrics.close();
           l.close();
           policy.close();
           if (reference != null) {

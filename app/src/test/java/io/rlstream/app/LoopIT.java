@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.Device;
 import io.rlstream.generator.ArithmeticTask;
+import io.rlstream.infra.MetricsEndpoint;
 import io.rlstream.infra.TopicAdmin;
 import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
@@ -37,6 +38,28 @@ import org.junit.jupiter.api.Test;
  * demo, on single-digit addition so a short run learns. Issue 4.
  */
 class LoopIT {
+  private static String scrape(int port) throws Exception {
+    java.net.http.HttpResponse<String> r =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://localhost:" + port + "/metrics"))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(200);
+    return r.body();
+  }
+
+  /** The value of the first sample of {@code name} in a Prometheus text scrape. */
+  private static double metric(String scrape, String name) {
+    for (String line : scrape.split("\n")) {
+      if (line.startsWith(name + "{") || line.startsWith(name + " ")) {
+        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    throw new AssertionError("no " + name + " in the scrape:\n" + scrape);
+  }
+
   private static final AvroCodec<SampleGroup> SAMPLES = AvroCodec.of(SampleGroup.class);
   private static final AvroCodec<ScoredGroup> SCORED = AvroCodec.of(ScoredGroup.class);
   private static final AvroCodec<WeightChunk> CHUNKS = AvroCodec.of(WeightChunk.class);
@@ -93,6 +116,23 @@ class LoopIT {
       int perStep = config.groupsPerStep();
       waitUntil(() -> loop.learner.groupsConsumed() >= generated / perStep * perStep, 60);
       assertThat(loop.learner.version()).as("versions advance").isGreaterThan(50);
+
+      // the Prometheus endpoint, scraped over HTTP as Prometheus would
+      try (MetricsEndpoint metrics = MetricsEndpoint.start("loop-it", 0)) {
+        ServiceMetrics.loop(metrics.registry(), loop);
+        String scrape = scrape(metrics.port());
+        assertThat(metric(scrape, "rlstream_learner_steps_total")).isGreaterThanOrEqualTo(130);
+        assertThat(metric(scrape, "rlstream_learner_policy_version"))
+            .isEqualTo(loop.learner.version());
+        assertThat(metric(scrape, "rlstream_generator_groups_acknowledged_total"))
+            .isEqualTo(generated);
+        assertThat(metric(scrape, "rlstream_judge_groups_judged_total")).isEqualTo(generated);
+        assertThat(metric(scrape, "rlstream_judge_dead_letters_total")).isZero();
+        assertThat(metric(scrape, "rlstream_assembler_groups_emitted_total")).isEqualTo(generated);
+        assertThat(metric(scrape, "rlstream_learner_reward_mean")).isBetween(0.0, 1.0);
+        assertThat(scrape)
+            .contains("rlstream_learner_staleness_mean", "rlstream_judge_cost_usd_total");
+      }
     }
 
     // versions advanced and the generator swapped them in
