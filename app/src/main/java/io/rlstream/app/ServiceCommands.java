@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -31,6 +32,9 @@ final class ServiceCommands {
   static final String KAFKA_HELP =
       """
         --bootstrap-servers H:P  the Kafka cluster (default localhost:9092)
+        --kafka-config FILE      client settings for every producer, consumer and admin client
+                                 (security.protocol, sasl.*, ssl.*; ${VAR} from the environment);
+                                 default $RLSTREAM_KAFKA_CONFIG
         --topic-prefix P         use P.rl.samples, P.rl.scored, ... (default: none)
         --create-topics          create missing topics with rlstream's defaults first
       """;
@@ -226,10 +230,58 @@ final class ServiceCommands {
   /** Kafka flags: the cluster, topic names, whether to create topics. */
   record Kafka(KafkaClientConfig config, TopicNames topics, boolean create) {
     static Kafka from(Args a) {
+      String file = a.string("kafka-config", System.getenv("RLSTREAM_KAFKA_CONFIG"));
+      Map<String, String> settings =
+          file == null ? Map.of() : clientSettings(Path.of(file), System.getenv());
+      String bootstrap =
+          a.string(
+              "bootstrap-servers", settings.getOrDefault("bootstrap.servers", "localhost:9092"));
       return new Kafka(
-          KafkaClientConfig.of(a.string("bootstrap-servers", "localhost:9092")),
+          KafkaClientConfig.of(bootstrap, settings),
           TopicNames.prefixed(a.string("topic-prefix", "")),
           a.flag("create-topics"));
+    }
+
+    /**
+     * Kafka client settings from a properties file ({@code security.protocol}, {@code sasl.*},
+     * {@code ssl.*}, {@code client.id}, tuning), passed to every producer, consumer and admin
+     * client; {@code ${NAME}} in a value is replaced by the environment variable NAME, so secrets
+     * stay out of the file.
+     */
+    static Map<String, String> clientSettings(Path file, Map<String, String> env) {
+      java.util.Properties p = new java.util.Properties();
+      try (java.io.Reader r = java.nio.file.Files.newBufferedReader(file)) {
+        p.load(r);
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException(
+            "--kafka-config: cannot read " + file + ": " + e.getMessage());
+      }
+      Map<String, String> out = new java.util.TreeMap<>();
+      java.util.regex.Pattern var =
+          java.util.regex.Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+      for (String key : p.stringPropertyNames()) {
+        java.util.regex.Matcher m = var.matcher(p.getProperty(key));
+        StringBuilder v = new StringBuilder();
+        while (m.find()) {
+          String value = env.get(m.group(1));
+          if (value == null) {
+            throw new IllegalArgumentException(
+                "--kafka-config "
+                    + file
+                    + ": "
+                    + key
+                    + " uses ${"
+                    + m.group(1)
+                    + "}, but the environment variable "
+                    + m.group(1)
+                    + " is not set");
+          }
+          m.appendReplacement(v, java.util.regex.Matcher.quoteReplacement(value));
+        }
+        m.appendTail(v);
+        out.put(key, v.toString());
+      }
+      return out;
     }
 
     void prepare() {

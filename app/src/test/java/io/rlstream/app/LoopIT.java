@@ -167,6 +167,20 @@ class LoopIT {
         .isGreaterThan(scored.size() - config.groupsPerStep())
         .isLessThanOrEqualTo(scored.size());
 
+    // rlstream inspect: an early group's whole history, down to the version that trained on it
+    String early = samples.get(0).getGroupId();
+    Inspect.History h = Inspect.history(SharedKafka.config(), topics, early);
+    assertThat(h.samples()).hasSize(1);
+    assertThat(h.judgements()).hasSize(1);
+    assertThat(h.judgements().get(0).getJudgeId()).isEqualTo("math");
+    assertThat(h.scored()).hasSize(1);
+    assertThat(h.trainedInto()).isNotEmpty();
+    assertThat(h.trainedInto().get(0).getVersion()).isPositive();
+    assertThat(h.deadLetters()).isEmpty();
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    Inspect.print(h, new PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+    System.out.print(printed.toString(java.nio.charset.StandardCharsets.UTF_8));
+
     // learning: the last window's training reward beats the first by more than noise explains
     double first = meanReward(steps.subList(0, window));
     double last = meanReward(steps.subList(steps.size() - window, steps.size()));
