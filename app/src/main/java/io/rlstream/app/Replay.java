@@ -4,6 +4,7 @@ import ai.djl.Device;
 import io.rlstream.generator.ArithmeticTask;
 import io.rlstream.infra.KafkaClientConfig;
 import io.rlstream.infra.LogReader;
+import io.rlstream.infra.StartPosition;
 import io.rlstream.judge.verifiers.MathAnswerVerifier;
 import io.rlstream.learner.AdamW;
 import io.rlstream.learner.LearnerService;
@@ -35,7 +36,6 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -374,8 +374,9 @@ final class Replay {
               .stream()
               .map(p -> new TopicPartition(topic, p.partition()))
               .toList();
-      Map<TopicPartition, Long> earliest = offsets(admin, parts, OffsetSpec.earliest());
-      Map<TopicPartition, Long> latest = offsets(admin, parts, OffsetSpec.latest());
+      Map<TopicPartition, Long> earliest =
+          StartPosition.offsets(admin, parts, OffsetSpec.earliest());
+      Map<TopicPartition, Long> latest = StartPosition.offsets(admin, parts, OffsetSpec.latest());
       Map<TopicPartition, Long> lo = position(admin, parts, from, "--from", earliest, latest);
       Map<TopicPartition, Long> hi = position(admin, parts, to, "--to", earliest, latest);
       Map<TopicPartition, long[]> out =
@@ -397,56 +398,32 @@ final class Replay {
       Map<TopicPartition, Long> earliest,
       Map<TopicPartition, Long> latest)
       throws InterruptedException, ExecutionException {
-    String t = text.trim();
-    Map<TopicPartition, Long> out = new HashMap<>();
-    if (t.equals("earliest") || t.equals("latest")) {
-      return t.equals("earliest") ? earliest : latest;
+    StartPosition p;
+    try {
+      p = StartPosition.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(flag + ": " + e.getMessage());
     }
-    if (t.startsWith("offset:")) {
-      long o;
-      try {
-        o = Long.parseLong(t.substring(7));
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException(flag + ": '" + t + "' is not offset:N");
-      }
+    if (p instanceof StartPosition.Earliest) {
+      return earliest;
+    }
+    if (p instanceof StartPosition.Latest) {
+      return latest;
+    }
+    Map<TopicPartition, Long> out = new HashMap<>();
+    if (p instanceof StartPosition.AtOffset o) {
       for (TopicPartition tp : parts) {
-        out.put(tp, Math.max(earliest.get(tp), Math.min(latest.get(tp), o)));
+        out.put(tp, Math.max(earliest.get(tp), Math.min(latest.get(tp), o.offset())));
       }
       return out;
     }
-    long ms;
-    try {
-      if (t.startsWith("timestamp:")) {
-        ms = Long.parseLong(t.substring(10));
-      } else if (t.startsWith("time:")) {
-        ms = java.time.Instant.parse(t.substring(5)).toEpochMilli();
-      } else {
-        throw new IllegalArgumentException("unknown form");
-      }
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException(
-          flag
-              + ": cannot read '"
-              + text
-              + "'; use earliest, latest, offset:N, timestamp:EPOCH_MS or"
-              + " time:2026-11-22T10:00:00Z");
-    }
-    Map<TopicPartition, Long> byTime = offsets(admin, parts, OffsetSpec.forTimestamp(ms));
+    long ms = ((StartPosition.AtTimestamp) p).epochMs();
+    Map<TopicPartition, Long> byTime =
+        StartPosition.offsets(admin, parts, OffsetSpec.forTimestamp(ms));
     for (TopicPartition tp : parts) {
       long o = byTime.get(tp);
-      out.put(tp, o < 0 ? latest.get(tp) : o);
+      out.put(tp, o < 0 ? latest.get(tp) : o); // no record that late: the end
     }
-    return out;
-  }
-
-  private static Map<TopicPartition, Long> offsets(
-      Admin admin, List<TopicPartition> parts, OffsetSpec spec)
-      throws InterruptedException, ExecutionException {
-    Map<TopicPartition, OffsetSpec> ask = new HashMap<>();
-    parts.forEach(tp -> ask.put(tp, spec));
-    Map<TopicPartition, ListOffsetsResultInfo> got = admin.listOffsets(ask).all().get();
-    Map<TopicPartition, Long> out = new HashMap<>();
-    got.forEach((tp, info) -> out.put(tp, info.offset()));
     return out;
   }
 

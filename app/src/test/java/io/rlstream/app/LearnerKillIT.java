@@ -12,10 +12,8 @@ import io.rlstream.policy.Checkpoint;
 import io.rlstream.policy.Policy;
 import io.rlstream.policy.PolicySampler;
 import io.rlstream.schemas.TopicNames;
-import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,11 +47,7 @@ class LearnerKillIT {
     long seed = Long.getLong("rlstream.kill.seed", System.nanoTime());
     Random random = new Random(seed);
     ArithmeticTask task = new ArithmeticTask(9, 0);
-    Checkpoint start =
-        WarmStartOptions.train(
-            new WarmStart(60, 0.25, 40, 32, 2e-3, 0, 7),
-            task,
-            new PrintStream(new ByteArrayOutputStream()));
+    Checkpoint start = ScoredLog.warmStart(task);
     Path policyDir = tmp.resolve("policy");
     start.save(policyDir, Checkpoint.SaveOptions.DEFAULT);
     String prefix = SharedKafka.uniqueName("kill");

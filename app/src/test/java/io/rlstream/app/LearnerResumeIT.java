@@ -14,8 +14,6 @@ import io.rlstream.learner.PolicyTrainer;
 import io.rlstream.policy.Checkpoint;
 import io.rlstream.policy.Policy;
 import io.rlstream.schemas.TopicNames;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,11 +36,7 @@ class LearnerResumeIT {
   @Test
   void fiftyStepsKilledAndResumedEqualAHundredStraight(@TempDir Path tmp) throws Exception {
     ArithmeticTask task = new ArithmeticTask(9, 0);
-    Checkpoint start =
-        WarmStartOptions.train(
-            new WarmStart(60, 0.25, 40, 32, 2e-3, 0, 7),
-            task,
-            new PrintStream(new ByteArrayOutputStream()));
+    Checkpoint start = ScoredLog.warmStart(task);
     TopicNames topics = TopicNames.prefixed(SharedKafka.uniqueName("resume"));
     try (TopicAdmin admin = new TopicAdmin(SharedKafka.config())) {
       admin.createIfAbsent(topics.specs());

@@ -9,8 +9,6 @@ import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
 import io.rlstream.policy.Checkpoint;
 import io.rlstream.schemas.TopicNames;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,11 +30,7 @@ class ReplayIT {
   @Test
   void replayingARangeTwiceGivesTheSameWeights(@TempDir Path tmp) throws Exception {
     ArithmeticTask task = new ArithmeticTask(9, 0);
-    Checkpoint start =
-        WarmStartOptions.train(
-            new WarmStart(60, 0.25, 40, 32, 2e-3, 0, 7),
-            task,
-            new PrintStream(new ByteArrayOutputStream()));
+    Checkpoint start = ScoredLog.warmStart(task);
     TopicNames topics = TopicNames.prefixed(SharedKafka.uniqueName("replay"));
     try (TopicAdmin admin = new TopicAdmin(SharedKafka.config())) {
       admin.createIfAbsent(topics.specs());

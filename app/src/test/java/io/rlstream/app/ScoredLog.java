@@ -23,6 +23,14 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 final class ScoredLog {
   private ScoredLog() {}
 
+  /** The tests' small warm start on {@code task} (60 steps), trained quietly. */
+  static Checkpoint warmStart(ArithmeticTask task) {
+    return WarmStartOptions.train(
+        new WarmStart(60, 0.25, 40, 32, 2e-3, 0, 7),
+        task,
+        new java.io.PrintStream(new java.io.ByteArrayOutputStream()));
+  }
+
   /**
    * {@code count} scored groups of 8 completions (at most 4 tokens) for {@code topic}, keyed by
    * {@code key} of the group id.

@@ -132,7 +132,8 @@ public sealed interface StartPosition {
     }
   }
 
-  private static Map<TopicPartition, Long> offsets(
+  /** The offset {@code spec} names in each of {@code partitions}. */
+  static Map<TopicPartition, Long> offsets(
       Admin admin, List<TopicPartition> partitions, OffsetSpec spec)
       throws InterruptedException, ExecutionException {
     Map<TopicPartition, OffsetSpec> request = new HashMap<>();
