@@ -4,6 +4,7 @@ import ai.djl.Device;
 import io.rlstream.generator.ArithmeticTask;
 import io.rlstream.infra.KafkaBroker;
 import io.rlstream.infra.KafkaClientConfig;
+import io.rlstream.infra.MetricsEndpoint;
 import io.rlstream.infra.TopicAdmin;
 import io.rlstream.judge.verifiers.MathAnswerVerifier;
 import io.rlstream.learner.LearnerService;
@@ -95,7 +96,6 @@ final class Demo {
     ConcurrentLinkedQueue<LearnerService.StepReport> fresh = new ConcurrentLinkedQueue<>();
     RunLog log = new RunLog(runDir);
     Checkpoint finalWeights;
-    io.rlstream.infra.MetricsEndpoint metrics = null;
     long versions;
     double rlSeconds;
     // old policy versions are deleted by size (demoSpecs), checked every 20 s
@@ -110,11 +110,18 @@ final class Demo {
       out.printf("broker up at %s; topics %s%n", broker.bootstrapServers(), topics);
       long rlStart = System.nanoTime();
       try (Loop pipeline =
-          Loop.create(
-              kafka, topics, loop, warmStart, device, task.train(), "demo-" + stamp, fresh::add)) {
-        pipeline.start();
-        metrics = io.rlstream.infra.MetricsEndpoint.start("demo", metricsPort);
+              Loop.create(
+                  kafka,
+                  topics,
+                  loop,
+                  warmStart,
+                  device,
+                  task.train(),
+                  "demo-" + stamp,
+                  fresh::add);
+          MetricsEndpoint metrics = MetricsEndpoint.start("demo", metricsPort)) {
         ServiceMetrics.loop(metrics.registry(), pipeline);
+        pipeline.start();
         Progress progress = new Progress(pipeline, progressEvaluator, log, out, rlStart);
         long deadline = rlStart + (long) (minutes * 60e9);
         while (System.nanoTime() < deadline) {
@@ -131,7 +138,6 @@ final class Demo {
                 "the judge or the assembler stopped; see the log above");
           }
         }
-        metrics.close();
         finalWeights = pipeline.learnerSnapshot();
         versions = pipeline.learner.version();
         rlSeconds = (System.nanoTime() - rlStart) / 1e9;

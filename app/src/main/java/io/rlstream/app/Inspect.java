@@ -23,8 +23,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 
 /**
@@ -156,11 +154,7 @@ final class Inspect {
       KafkaClientConfig kafka,
       String topic,
       java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
-    List<TopicPartition> parts;
-    try (KafkaConsumer<byte[], byte[]> c = LogReader.open(kafka)) {
-      parts = LogReader.partitions(c, topic);
-    }
-    LogReader.readAll(kafka, parts, Duration.ofMinutes(5), each);
+    LogReader.readTopic(kafka, topic, Duration.ofMinutes(5), each);
   }
 
   static void print(History h, PrintStream out) {

@@ -9,7 +9,6 @@ import io.rlstream.judge.Assembler;
 import io.rlstream.judge.JudgeService;
 import io.rlstream.judge.JudgeSets;
 import io.rlstream.judge.verifiers.MathAnswerVerifier;
-import io.rlstream.learner.AdamW;
 import io.rlstream.learner.LearnerService;
 import io.rlstream.learner.PolicyTrainer;
 import io.rlstream.policy.Checkpoint;
@@ -128,12 +127,7 @@ public final class Loop implements AutoCloseable {
       Policy policy,
       Policy reference,
       Consumer<LearnerService.StepReport> onStep) {
-    PolicyTrainer trainer =
-        new PolicyTrainer(
-            policy.model(),
-            reference == null ? null : reference.model(),
-            config.policyLoss(),
-            new AdamW(config.optimizer()));
+    PolicyTrainer trainer = config.trainer(policy, reference);
     return new LearnerService(kafka, topics, service, trainer, 0, onStep);
   }
 

@@ -5,6 +5,8 @@ import io.rlstream.learner.GrpoLoss;
 import io.rlstream.learner.LearnerService;
 import io.rlstream.learner.OnlineDpoLoss;
 import io.rlstream.learner.PolicyLoss;
+import io.rlstream.learner.PolicyTrainer;
+import io.rlstream.policy.Policy;
 import io.rlstream.policy.SamplingConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -243,6 +245,18 @@ public record LoopConfig(
   public LearnerService.Config learner() {
     return LearnerService.Config.of(groupsPerStep, publishEvery)
         .withMaxStaleness(maxStaleness, staleWeight);
+  }
+
+  /**
+   * The learner's trainer over {@code policy}, with this config's loss and optimizer; {@code
+   * reference} is used when the loss needs one (may be null otherwise).
+   */
+  public PolicyTrainer trainer(Policy policy, Policy reference) {
+    return new PolicyTrainer(
+        policy.model(),
+        reference == null ? null : reference.model(),
+        policyLoss(),
+        new AdamW(optimizer()));
   }
 
   public AdamW.Config optimizer() {

@@ -1,5 +1,6 @@
 package io.rlstream.app;
 
+import io.rlstream.judge.JudgeService;
 import io.rlstream.learner.LearnerService;
 import java.io.PrintStream;
 import java.util.List;
@@ -19,7 +20,7 @@ final class Progress {
   private int seenSteps;
   private long lastSamples;
   private long lastNanos;
-  private double[] lastVerdicts = {0, 0, 0};
+  private JudgeService.VerdictTotals lastVerdicts = new JudgeService.VerdictTotals(0, 0, 0);
 
   /** One progress line's values. */
   record Line(
@@ -59,9 +60,12 @@ final class Progress {
       tokens += steps.get(i).tokens();
       stepSeconds += steps.get(i).stepSeconds();
     }
-    double[] verdicts = loop.judge.verdictTotals();
-    double newVerdicts = verdicts[0] - lastVerdicts[0];
-    double latency = newVerdicts == 0 ? Double.NaN : (verdicts[1] - lastVerdicts[1]) / newVerdicts;
+    JudgeService.VerdictTotals verdicts = loop.judge.verdictTotals();
+    long newVerdicts = verdicts.verdicts() - lastVerdicts.verdicts();
+    double latency =
+        newVerdicts == 0
+            ? Double.NaN
+            : (double) (verdicts.latencyMs() - lastVerdicts.latencyMs()) / newVerdicts;
     lastVerdicts = verdicts;
     seenSteps = steps.size();
     Evaluator.Result acc = evaluator.evaluate(loop.generator.sampler());
@@ -84,7 +88,7 @@ final class Progress {
             n == 0 ? Double.NaN : staleness / n,
             loop.generator.throttled().toMillis() / 1e3,
             latency,
-            verdicts[2],
+            verdicts.costUsd(),
             stepSeconds == 0 ? Double.NaN : tokens / stepSeconds);
     out.printf(
         Locale.ROOT,

@@ -6,7 +6,6 @@ import io.rlstream.infra.KafkaClientConfig;
 import io.rlstream.infra.LogReader;
 import io.rlstream.infra.StartPosition;
 import io.rlstream.judge.verifiers.MathAnswerVerifier;
-import io.rlstream.learner.AdamW;
 import io.rlstream.learner.LearnerService;
 import io.rlstream.learner.PolicyTrainer;
 import io.rlstream.learner.TrainBatch;
@@ -18,7 +17,9 @@ import io.rlstream.schemas.AvroCodec;
 import io.rlstream.schemas.ScoredGroup;
 import io.rlstream.schemas.TopicNames;
 import io.rlstream.schemas.WeightChunks;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +29,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -36,7 +38,6 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -146,7 +147,7 @@ final class Replay {
    * Replays {@code [from, to)} of {@code topics.scored()} into a learner started from {@code
    * start}; writes {@code dir}; commits the end offsets to {@code group}.
    *
-   * @param progress told a progress line every 5 s and at the end
+   * @param progress told a progress line at most every 5 s, and of each unreadable record
    */
   static Result replay(
       KafkaClientConfig kafka,
@@ -161,117 +162,131 @@ final class Replay {
       Consumer<String> progress)
       throws Exception {
     Map<TopicPartition, long[]> range = range(kafka, topics.scored(), from, to);
-    long total = range.values().stream().mapToLong(r -> Math.max(0, r[1] - r[0])).sum();
+    long total = range.values().stream().mapToLong(r -> r[1] - r[0]).sum();
     Files.createDirectories(dir);
-    AvroCodec<ScoredGroup> codec = AvroCodec.of(ScoredGroup.class);
-    List<Double> losses = new ArrayList<>();
-    long[] counts = new long[3]; // groups, steps, unreadable
-    long t0 = System.nanoTime();
-    long[] lastProgress = {t0};
     try (Policy policy = Policy.of(start, device);
         Policy reference = loop.needsReference() ? Policy.of(start, device) : null;
         RunLog log = new RunLog(dir)) {
-      PolicyTrainer trainer =
-          new PolicyTrainer(
-              policy.model(),
-              reference == null ? null : reference.model(),
-              loop.policyLoss(),
-              new AdamW(loop.optimizer()));
-      List<ScoredGroup> batch = new ArrayList<>();
-      Consumer<List<ScoredGroup>> train =
-          groups -> {
-            long s0 = System.nanoTime();
-            TrainBatch b = TrainBatch.of(groups);
-            PolicyTrainer.StepResult r = trainer.step(b);
-            counts[1] = r.step();
-            double reward = Arrays.stream(b.rewards()).average().orElse(Double.NaN);
-            if (r.trained()) {
-              losses.add(r.loss());
-            }
-            try {
-              log.step(
-                  new LearnerService.StepReport(
-                      r.step(),
-                      0,
-                      r.loss(),
-                      reward,
-                      r.gradNorm(),
-                      r.tokens(),
-                      Double.NaN,
-                      0,
-                      counts[0],
-                      (System.nanoTime() - s0) / 1e9,
-                      r.metrics(),
-                      groups.stream().map(g -> g.getGroup().getGroupId()).toList()));
-            } catch (java.io.IOException e) {
-              throw new java.io.UncheckedIOException(e);
-            }
-            long now = System.nanoTime();
-            if (now - lastProgress[0] > 5_000_000_000L) {
-              lastProgress[0] = now;
-              progress.accept(
-                  String.format(
-                      Locale.ROOT,
-                      "[%5.0fs] step %d  groups %d/%d (%.0f%%)  loss %.4f  reward %.3f  %.1f"
-                          + " groups/s",
-                      (now - t0) / 1e9,
-                      r.step(),
-                      counts[0],
-                      total,
-                      100.0 * counts[0] / Math.max(1, total),
-                      r.loss(),
-                      reward,
-                      counts[0] / ((now - t0) / 1e9)));
-            }
-          };
-      merged(
-          kafka,
-          range,
-          rec -> {
-            ScoredGroup g;
-            try {
-              g = codec.decode(rec.value());
-            } catch (RuntimeException e) {
-              counts[2]++;
-              progress.accept(
-                  "skipping unreadable record "
-                      + rec.topic()
-                      + "-"
-                      + rec.partition()
-                      + "@"
-                      + rec.offset()
-                      + ": "
-                      + e.getMessage());
-              return;
-            }
-            counts[0]++;
-            batch.add(g);
-            if (batch.size() == loop.groupsPerStep()) {
-              train.accept(List.copyOf(batch));
-              batch.clear();
-            }
-          });
-      if (!batch.isEmpty()) {
-        train.accept(List.copyOf(batch)); // the range's last, smaller batch
-      }
+      Session session =
+          new Session(loop.trainer(policy, reference), log, loop.groupsPerStep(), total, progress);
+      merged(kafka, range, session::accept);
+      session.finish();
       policy.save(dir.resolve("checkpoint"), Checkpoint.SaveOptions.DEFAULT);
       String sha =
           WeightChunks.sha256(
               Safetensors.encode(Policy.hostWeights(policy.model()), TensorType.F32));
       Result result =
           new Result(
-              counts[0],
-              counts[1],
-              counts[2],
-              losses.isEmpty() ? Double.NaN : losses.get(0),
-              losses.isEmpty() ? Double.NaN : losses.get(losses.size() - 1),
+              session.groups,
+              session.steps,
+              session.unreadable,
+              session.firstLoss,
+              session.lastLoss,
               sha,
               range);
-      writeSummary(dir, result, loop, from, to, group, (System.nanoTime() - t0) / 1e9);
+      writeSummary(dir, result, loop, from, to, group, (System.nanoTime() - session.t0) / 1e9);
       log.close();
       RunReport.write(dir);
       commit(kafka, group, range);
       return result;
+    }
+  }
+
+  /** One replay's training: batches the merged records, steps, logs, reports progress. */
+  private static final class Session {
+    private static final AvroCodec<ScoredGroup> CODEC = AvroCodec.of(ScoredGroup.class);
+
+    final PolicyTrainer trainer;
+    final RunLog log;
+    final int perStep;
+    final long total;
+    final Consumer<String> progress;
+    final long t0 = System.nanoTime();
+    final List<ScoredGroup> batch = new ArrayList<>();
+    long groups;
+    long steps;
+    long unreadable;
+    double firstLoss = Double.NaN;
+    double lastLoss = Double.NaN;
+    long lastProgress = t0;
+
+    Session(PolicyTrainer trainer, RunLog log, int perStep, long total, Consumer<String> progress) {
+      this.trainer = trainer;
+      this.log = log;
+      this.perStep = perStep;
+      this.total = total;
+      this.progress = progress;
+    }
+
+    void accept(ConsumerRecord<byte[], byte[]> rec) {
+      try {
+        batch.add(CODEC.decode(rec.value()));
+      } catch (RuntimeException e) {
+        unreadable++;
+        progress.accept(
+            String.format(
+                "skipping unreadable record %s-%d@%d: %s",
+                rec.topic(), rec.partition(), rec.offset(), e.getMessage()));
+        return;
+      }
+      groups++;
+      if (batch.size() == perStep) {
+        train();
+      }
+    }
+
+    /** Trains on the range's last, smaller batch. */
+    void finish() {
+      if (!batch.isEmpty()) {
+        train();
+      }
+    }
+
+    private void train() {
+      long s0 = System.nanoTime();
+      TrainBatch b = TrainBatch.of(batch);
+      PolicyTrainer.StepResult r = trainer.step(b);
+      steps = r.step();
+      double reward = Arrays.stream(b.rewards()).average().orElse(Double.NaN);
+      if (r.trained()) {
+        firstLoss = Double.isNaN(firstLoss) ? r.loss() : firstLoss;
+        lastLoss = r.loss();
+      }
+      try {
+        log.step(
+            new LearnerService.StepReport(
+                r.step(),
+                0,
+                r.loss(),
+                reward,
+                r.gradNorm(),
+                r.tokens(),
+                Double.NaN,
+                0,
+                groups,
+                (System.nanoTime() - s0) / 1e9,
+                r.metrics(),
+                batch.stream().map(g -> g.getGroup().getGroupId()).toList()));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      batch.clear();
+      long now = System.nanoTime();
+      if (now - lastProgress > 5_000_000_000L) {
+        lastProgress = now;
+        progress.accept(
+            String.format(
+                Locale.ROOT,
+                "[%5.0fs] step %d  groups %d/%d (%.0f%%)  loss %.4f  reward %.3f  %.1f groups/s",
+                (now - t0) / 1e9,
+                r.step(),
+                groups,
+                total,
+                100.0 * groups / Math.max(1, total),
+                r.loss(),
+                reward,
+                groups / ((now - t0) / 1e9)));
+      }
     }
   }
 
@@ -363,68 +378,26 @@ final class Replay {
   static Map<TopicPartition, long[]> range(
       KafkaClientConfig kafka, String topic, String from, String to)
       throws InterruptedException, ExecutionException {
+    StartPosition lo = position(from, "--from");
+    StartPosition hi = position(to, "--to");
     try (Admin admin = Admin.create(kafka.admin())) {
-      List<TopicPartition> parts =
-          admin
-              .describeTopics(List.of(topic))
-              .allTopicNames()
-              .get()
-              .get(topic)
-              .partitions()
-              .stream()
-              .map(p -> new TopicPartition(topic, p.partition()))
-              .toList();
-      Map<TopicPartition, Long> earliest =
-          StartPosition.offsets(admin, parts, OffsetSpec.earliest());
-      Map<TopicPartition, Long> latest = StartPosition.offsets(admin, parts, OffsetSpec.latest());
-      Map<TopicPartition, Long> lo = position(admin, parts, from, "--from", earliest, latest);
-      Map<TopicPartition, Long> hi = position(admin, parts, to, "--to", earliest, latest);
+      Map<TopicPartition, Long> start = lo.resolve(admin, topic);
+      Map<TopicPartition, Long> end = hi.resolve(admin, topic);
       Map<TopicPartition, long[]> out =
           new TreeMap<>(
-              java.util.Comparator.comparing(TopicPartition::topic)
+              Comparator.comparing(TopicPartition::topic)
                   .thenComparingInt(TopicPartition::partition));
-      for (TopicPartition tp : parts) {
-        out.put(tp, new long[] {lo.get(tp), Math.max(lo.get(tp), hi.get(tp))});
-      }
+      start.forEach((tp, o) -> out.put(tp, new long[] {o, Math.max(o, end.get(tp))}));
       return out;
     }
   }
 
-  private static Map<TopicPartition, Long> position(
-      Admin admin,
-      List<TopicPartition> parts,
-      String text,
-      String flag,
-      Map<TopicPartition, Long> earliest,
-      Map<TopicPartition, Long> latest)
-      throws InterruptedException, ExecutionException {
-    StartPosition p;
+  private static StartPosition position(String text, String flag) {
     try {
-      p = StartPosition.parse(text);
+      return StartPosition.parse(text);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(flag + ": " + e.getMessage());
     }
-    if (p instanceof StartPosition.Earliest) {
-      return earliest;
-    }
-    if (p instanceof StartPosition.Latest) {
-      return latest;
-    }
-    Map<TopicPartition, Long> out = new HashMap<>();
-    if (p instanceof StartPosition.AtOffset o) {
-      for (TopicPartition tp : parts) {
-        out.put(tp, Math.max(earliest.get(tp), Math.min(latest.get(tp), o.offset())));
-      }
-      return out;
-    }
-    long ms = ((StartPosition.AtTimestamp) p).epochMs();
-    Map<TopicPartition, Long> byTime =
-        StartPosition.offsets(admin, parts, OffsetSpec.forTimestamp(ms));
-    for (TopicPartition tp : parts) {
-      long o = byTime.get(tp);
-      out.put(tp, o < 0 ? latest.get(tp) : o); // no record that late: the end
-    }
-    return out;
   }
 
   private static void commit(
@@ -439,7 +412,7 @@ final class Replay {
 
   private static void writeSummary(
       Path dir, Result r, LoopConfig loop, String from, String to, String group, double seconds)
-      throws java.io.IOException {
+      throws IOException {
     StringBuilder ranges = new StringBuilder();
     r.range()
         .forEach(

@@ -15,8 +15,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 
 /**
  * {@code rlstream rm-train}: replays the logged {@code rl.scored} topic, takes every pairwise
@@ -109,13 +107,9 @@ final class RmTrain {
     AvroCodec<ScoredGroup> codec = AvroCodec.of(ScoredGroup.class);
     List<ScoredGroup> groups = new ArrayList<>();
     int[] unreadable = {0};
-    List<TopicPartition> partitions;
-    try (KafkaConsumer<byte[], byte[]> consumer = LogReader.open(k.config())) {
-      partitions = LogReader.partitions(consumer, k.topics().scored());
-    }
-    LogReader.readAll(
+    LogReader.readTopic(
         k.config(),
-        partitions,
+        k.topics().scored(),
         null,
         r -> {
           try {

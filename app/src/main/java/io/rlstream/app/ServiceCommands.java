@@ -14,13 +14,20 @@ import io.rlstream.policy.Checkpoint;
 import io.rlstream.policy.Policy;
 import io.rlstream.policy.PolicySampler;
 import io.rlstream.schemas.TopicNames;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.Reader;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The subcommands that run one piece: {@code sft}, {@code eval}, and each service on its own
@@ -249,18 +256,17 @@ final class ServiceCommands {
      * stay out of the file.
      */
     static Map<String, String> clientSettings(Path file, Map<String, String> env) {
-      java.util.Properties p = new java.util.Properties();
-      try (java.io.Reader r = java.nio.file.Files.newBufferedReader(file)) {
+      Properties p = new Properties();
+      try (Reader r = Files.newBufferedReader(file)) {
         p.load(r);
-      } catch (java.io.IOException e) {
+      } catch (IOException e) {
         throw new IllegalArgumentException(
             "--kafka-config: cannot read " + file + ": " + e.getMessage());
       }
-      Map<String, String> out = new java.util.TreeMap<>();
-      java.util.regex.Pattern var =
-          java.util.regex.Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+      Map<String, String> out = new TreeMap<>();
+      Pattern var = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
       for (String key : p.stringPropertyNames()) {
-        java.util.regex.Matcher m = var.matcher(p.getProperty(key));
+        Matcher m = var.matcher(p.getProperty(key));
         StringBuilder v = new StringBuilder();
         while (m.find()) {
           String value = env.get(m.group(1));
@@ -276,7 +282,7 @@ final class ServiceCommands {
                     + m.group(1)
                     + " is not set");
           }
-          m.appendReplacement(v, java.util.regex.Matcher.quoteReplacement(value));
+          m.appendReplacement(v, Matcher.quoteReplacement(value));
         }
         m.appendTail(v);
         out.put(key, v.toString());

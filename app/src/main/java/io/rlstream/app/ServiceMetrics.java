@@ -57,15 +57,16 @@ final class ServiceMetrics {
         .tag("judge", id)
         .description("groups dead-lettered after the retries")
         .register(r);
-    FunctionCounter.builder("rlstream.judge.verdicts", j, x -> x.verdictTotals()[0])
+    FunctionCounter.builder("rlstream.judge.verdicts", j, x -> x.verdictTotals().verdicts())
         .tag("judge", id)
         .description("verdicts reached, including batches retried")
         .register(r);
-    FunctionCounter.builder("rlstream.judge.latency.seconds", j, x -> x.verdictTotals()[1] / 1e3)
+    FunctionCounter.builder(
+            "rlstream.judge.latency.seconds", j, x -> x.verdictTotals().latencyMs() / 1e3)
         .tag("judge", id)
         .description("summed wall time of the verdicts (divide by verdicts for the mean)")
         .register(r);
-    FunctionCounter.builder("rlstream.judge.cost.usd", j, x -> x.verdictTotals()[2])
+    FunctionCounter.builder("rlstream.judge.cost.usd", j, x -> x.verdictTotals().costUsd())
         .tag("judge", id)
         .description("money spent on verdicts")
         .register(r);

@@ -6,7 +6,6 @@ import io.rlstream.generator.Prompt;
 import io.rlstream.generator.PromptSource;
 import io.rlstream.judge.GroupScorer;
 import io.rlstream.judge.verifiers.MathAnswerVerifier;
-import io.rlstream.learner.AdamW;
 import io.rlstream.learner.PolicyTrainer;
 import io.rlstream.learner.TrainBatch;
 import io.rlstream.policy.Checkpoint;
@@ -51,12 +50,7 @@ public final class SyncLoop implements AutoCloseable {
             config.groupSize(),
             "sync",
             0);
-    this.trainer =
-        new PolicyTrainer(
-            learnerPolicy.model(),
-            reference == null ? null : reference.model(),
-            config.policyLoss(),
-            new AdamW(config.optimizer()));
+    this.trainer = config.trainer(learnerPolicy, reference);
     this.prompts = new PromptSource(train, config.seed());
     if (config.samplesReference()) {
       this.explorer = new PolicySampler("reference", Policy.of(warmStart, device), 0);

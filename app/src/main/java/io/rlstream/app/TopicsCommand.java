@@ -4,6 +4,7 @@ import io.rlstream.infra.TopicAdmin;
 import io.rlstream.schemas.TopicSpec;
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -38,11 +39,9 @@ final class TopicsCommand {
   private TopicsCommand() {}
 
   static void run(String[] argv, PrintStream out) throws Exception {
-    String verb = argv.length > 0 && !argv[0].startsWith("--") ? argv[0] : "list";
-    String[] rest =
-        verb.equals("list") && (argv.length == 0 || argv[0].startsWith("--"))
-            ? argv
-            : java.util.Arrays.copyOfRange(argv, 1, argv.length);
+    boolean hasVerb = argv.length > 0 && !argv[0].startsWith("--");
+    String verb = hasVerb ? argv[0] : "list";
+    String[] rest = hasVerb ? Arrays.copyOfRange(argv, 1, argv.length) : argv;
     Args a = new Args("topics", rest);
     if (a.help()) {
       out.print(HELP + ServiceCommands.KAFKA_HELP);

@@ -8,6 +8,7 @@ import io.rlstream.generator.WeightSubscriber;
 import io.rlstream.infra.TopicAdmin;
 import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
+import io.rlstream.infra.testing.Wait;
 import io.rlstream.policy.Checkpoint;
 import io.rlstream.policy.Policy;
 import io.rlstream.policy.PolicySampler;
@@ -17,13 +18,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -73,7 +74,10 @@ class LearnerKillIT {
         try {
           if (run < KILLS) {
             // once it has trained a step, let it run a random while and kill it
-            await(() -> lines(ledger).size() > linesBefore, 90, "run " + run + " trains");
+            Wait.until(
+                () -> lines(ledger).size() > linesBefore,
+                Duration.ofSeconds(90),
+                "run " + run + " trains");
             long delay = random.nextInt(3000);
             Thread.sleep(delay);
             learner.destroyForcibly(); // SIGKILL: no shutdown hook, no final commit
@@ -83,10 +87,13 @@ class LearnerKillIT {
                     "run %d killed %d ms after its first step, at ledger line %d (step %s)",
                     run, delay, lines(ledger).size(), lastStep(ledger)));
           } else {
-            await(() -> surviving(ledger).size() == STEPS, 120, "the last run reaches the end");
-            await(
+            Wait.until(
+                () -> surviving(ledger).size() == STEPS,
+                Duration.ofSeconds(120),
+                "the last run reaches the end");
+            Wait.until(
                 () -> generator.version() == STEPS / PUBLISH_EVERY,
-                30,
+                Duration.ofSeconds(30),
                 "the generator takes the final version");
           }
         } finally {
@@ -198,16 +205,5 @@ class LearnerKillIT {
       out.add(i);
     }
     return out;
-  }
-
-  private static void await(BooleanSupplier condition, int seconds, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + seconds + " s waiting until " + what);
-      }
-      Thread.sleep(50);
-    }
   }
 }

@@ -8,6 +8,7 @@ import io.rlstream.infra.MetricsEndpoint;
 import io.rlstream.infra.TopicAdmin;
 import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
+import io.rlstream.infra.testing.Wait;
 import io.rlstream.learner.LearnerService;
 import io.rlstream.learner.WeightPublisher;
 import io.rlstream.policy.Checkpoint;
@@ -23,6 +24,7 @@ import io.rlstream.schemas.WeightTransport;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -273,10 +275,6 @@ class LoopIT {
 
   private static void waitUntil(java.util.function.BooleanSupplier condition, int seconds)
       throws InterruptedException {
-    long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-    while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
-    assertThat(condition.getAsBoolean()).as("condition within %d s", seconds).isTrue();
+    Wait.until(condition, Duration.ofSeconds(seconds), "the condition holds");
   }
 }

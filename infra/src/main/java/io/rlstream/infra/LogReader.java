@@ -53,6 +53,25 @@ public final class LogReader {
   }
 
   /**
+   * Hands {@code each} every record of every partition of {@code topic}, from the beginning to the
+   * end offsets as of the call, with one consumer.
+   *
+   * @param timeout how long the whole read may take, or null for no limit
+   */
+  public static void readTopic(
+      KafkaClientConfig config,
+      String topic,
+      Duration timeout,
+      Consumer<ConsumerRecord<byte[], byte[]>> each) {
+    try (KafkaConsumer<byte[], byte[]> consumer = open(config)) {
+      List<TopicPartition> partitions = partitions(consumer, topic);
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      readToEnd(consumer, partitions, timeout, each);
+    }
+  }
+
+  /**
    * Hands {@code each} what {@code consumer} reads of {@code partitions} from its positions up to
    * their end offsets as of the call; fails when {@code timeout} (null: none) runs out first.
    */

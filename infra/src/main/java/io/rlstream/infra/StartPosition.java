@@ -75,38 +75,7 @@ public sealed interface StartPosition {
       if (committed.keySet().stream().anyMatch(tp -> tp.topic().equals(topic))) {
         return Map.of();
       }
-      List<TopicPartition> partitions =
-          admin
-              .describeTopics(List.of(topic))
-              .allTopicNames()
-              .get()
-              .get(topic)
-              .partitions()
-              .stream()
-              .map(p -> new TopicPartition(topic, p.partition()))
-              .toList();
-      Map<TopicPartition, Long> earliest = offsets(admin, partitions, OffsetSpec.earliest());
-      Map<TopicPartition, Long> latest = offsets(admin, partitions, OffsetSpec.latest());
-      Map<TopicPartition, Long> start = new HashMap<>();
-      for (TopicPartition tp : partitions) {
-        long lo = earliest.get(tp);
-        long hi = latest.get(tp);
-        long at = lo;
-        if (this instanceof Latest) {
-          at = hi;
-        } else if (this instanceof AtOffset o) {
-          at = Math.max(lo, Math.min(hi, o.offset()));
-        }
-        start.put(tp, at);
-      }
-      if (this instanceof AtTimestamp ts) {
-        Map<TopicPartition, Long> byTime =
-            offsets(admin, partitions, OffsetSpec.forTimestamp(ts.epochMs()));
-        for (TopicPartition tp : partitions) {
-          long o = byTime.get(tp);
-          start.put(tp, o < 0 ? latest.get(tp) : o); // no record that late: start at the end
-        }
-      }
+      Map<TopicPartition, Long> start = resolve(admin, topic);
       admin
           .alterConsumerGroupOffsets(
               groupId,
@@ -132,8 +101,42 @@ public sealed interface StartPosition {
     }
   }
 
+  /**
+   * The offset this position names in every partition of {@code topic}: offsets clamped to what the
+   * partition retains; a time after the last record gives the end.
+   */
+  default Map<TopicPartition, Long> resolve(Admin admin, String topic)
+      throws InterruptedException, ExecutionException {
+    List<TopicPartition> partitions =
+        admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().stream()
+            .map(p -> new TopicPartition(topic, p.partition()))
+            .toList();
+    Map<TopicPartition, Long> earliest = offsets(admin, partitions, OffsetSpec.earliest());
+    Map<TopicPartition, Long> latest = offsets(admin, partitions, OffsetSpec.latest());
+    Map<TopicPartition, Long> byTime =
+        this instanceof AtTimestamp ts
+            ? offsets(admin, partitions, OffsetSpec.forTimestamp(ts.epochMs()))
+            : Map.of();
+    Map<TopicPartition, Long> out = new HashMap<>();
+    for (TopicPartition tp : partitions) {
+      long lo = earliest.get(tp);
+      long hi = latest.get(tp);
+      long at = lo;
+      if (this instanceof Latest) {
+        at = hi;
+      } else if (this instanceof AtOffset o) {
+        at = Math.max(lo, Math.min(hi, o.offset()));
+      } else if (this instanceof AtTimestamp) {
+        long o = byTime.get(tp);
+        at = o < 0 ? hi : o; // no record that late: the end
+      }
+      out.put(tp, at);
+    }
+    return out;
+  }
+
   /** The offset {@code spec} names in each of {@code partitions}. */
-  static Map<TopicPartition, Long> offsets(
+  private static Map<TopicPartition, Long> offsets(
       Admin admin, List<TopicPartition> partitions, OffsetSpec spec)
       throws InterruptedException, ExecutionException {
     Map<TopicPartition, OffsetSpec> request = new HashMap<>();

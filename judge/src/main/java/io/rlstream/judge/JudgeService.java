@@ -154,10 +154,12 @@ public final class JudgeService implements AutoCloseable {
 
   /**
    * Verdicts reached (including those of batches retried after an aborted transaction: each cost
-   * what it cost), their summed wall time in milliseconds and their summed cost in US dollars.
+   * what it cost), their summed wall time and their summed cost.
    */
-  public double[] verdictTotals() {
-    return new double[] {verdicts.sum(), latencyMs.sum(), costUsd.sum()};
+  public record VerdictTotals(long verdicts, long latencyMs, double costUsd) {}
+
+  public VerdictTotals verdictTotals() {
+    return new VerdictTotals(verdicts.sum(), latencyMs.sum(), costUsd.sum());
   }
 
   /** Offsets this judge started from when it was new; empty when it resumed. */

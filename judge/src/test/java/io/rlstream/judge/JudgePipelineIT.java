@@ -8,6 +8,7 @@ import io.rlstream.infra.StartPosition;
 import io.rlstream.infra.TopicAdmin;
 import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
+import io.rlstream.infra.testing.Wait;
 import io.rlstream.judge.llm.FakeChatServer;
 import io.rlstream.schemas.AvroCodec;
 import io.rlstream.schemas.JudgementKind;
@@ -228,12 +229,6 @@ class JudgePipelineIT {
   }
 
   static void waitUntil(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(50);
-    }
+    Wait.until(condition, Duration.ofSeconds(60), what);
   }
 }

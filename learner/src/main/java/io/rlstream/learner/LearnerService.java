@@ -8,6 +8,7 @@ import io.rlstream.infra.ReceiverOptions;
 import io.rlstream.infra.ReceiverRecord;
 import io.rlstream.infra.SenderOptions;
 import io.rlstream.infra.ServiceThread;
+import io.rlstream.policy.HostTensor;
 import io.rlstream.policy.Policy;
 import io.rlstream.schemas.AvroSerde;
 import io.rlstream.schemas.ScoredGroup;
@@ -125,18 +126,11 @@ public final class LearnerService implements AutoCloseable {
      * (see {@link #withMaxStaleness(long)}).
      */
     public Config withMaxStaleness(long k, double weight) {
-      return new Config(
-          consumerGroup,
-          groupsPerStep,
-          publishEvery,
-          epoch,
-          chunkBytes,
-          k,
-          weight,
-          checkpointDir,
-          checkpointEvery,
-          keepCheckpoints,
-          ledger);
+      return with(
+          f -> {
+            f.maxStaleness = k;
+            f.staleWeight = weight;
+          });
     }
 
     /**
@@ -145,33 +139,16 @@ public final class LearnerService implements AutoCloseable {
      * offsets included.
      */
     public Config withCheckpoints(Path dir, int every, int keep) {
-      return new Config(
-          consumerGroup,
-          groupsPerStep,
-          publishEvery,
-          epoch,
-          chunkBytes,
-          maxStaleness,
-          staleWeight,
-          dir,
-          every,
-          keep,
-          ledger);
+      return with(
+          f -> {
+            f.checkpointDir = dir;
+            f.checkpointEvery = every;
+            f.keepCheckpoints = keep;
+          });
     }
 
     public Config withConsumerGroup(String group) {
-      return new Config(
-          group,
-          groupsPerStep,
-          publishEvery,
-          epoch,
-          chunkBytes,
-          maxStaleness,
-          staleWeight,
-          checkpointDir,
-          checkpointEvery,
-          keepCheckpoints,
-          ledger);
+      return with(f -> f.consumerGroup = group);
     }
 
     /**
@@ -181,18 +158,46 @@ public final class LearnerService implements AutoCloseable {
      * again: the last line of each step is what the surviving model was trained on.
      */
     public Config withLedger(Path file) {
+      return with(f -> f.ledger = file);
+    }
+
+    /** A copy with {@code change} applied to its fields, checked like any config. */
+    private Config with(java.util.function.Consumer<Fields> change) {
+      Fields f = new Fields(this);
+      change.accept(f);
       return new Config(
-          consumerGroup,
+          f.consumerGroup,
           groupsPerStep,
           publishEvery,
           epoch,
           chunkBytes,
-          maxStaleness,
-          staleWeight,
-          checkpointDir,
-          checkpointEvery,
-          keepCheckpoints,
-          file);
+          f.maxStaleness,
+          f.staleWeight,
+          f.checkpointDir,
+          f.checkpointEvery,
+          f.keepCheckpoints,
+          f.ledger);
+    }
+
+    /** The fields the withers change. */
+    private static final class Fields {
+      String consumerGroup;
+      long maxStaleness;
+      double staleWeight;
+      Path checkpointDir;
+      int checkpointEvery;
+      int keepCheckpoints;
+      Path ledger;
+
+      Fields(Config c) {
+        consumerGroup = c.consumerGroup;
+        maxStaleness = c.maxStaleness;
+        staleWeight = c.staleWeight;
+        checkpointDir = c.checkpointDir;
+        checkpointEvery = c.checkpointEvery;
+        keepCheckpoints = c.keepCheckpoints;
+        ledger = c.ledger;
+      }
     }
 
     public int groupsPerVersion() {
@@ -288,11 +293,10 @@ public final class LearnerService implements AutoCloseable {
         trainer.restore(c.weights(), c.optimizer());
         this.version = c.version();
         // a new epoch: generators replace the versions the lost process published after this
-        startEpoch = Math.max(config.epoch(), c.epoch() + 1);
+        startEpoch = Math.max(startEpoch, c.epoch() + 1);
         steps.set(c.step());
         groups.set(c.groupsConsumed());
         offsets.putAll(c.offsets());
-        c.offsets().forEach((tp, o) -> start.put(partition(tp), o));
         resumedStep = c.step();
         log.info(
             "learner resumes from {}: step {}, version {}, offsets {}",
@@ -300,28 +304,20 @@ public final class LearnerService implements AutoCloseable {
             c.step(),
             c.version(),
             c.offsets());
+      } else {
+        // where this learner's history starts on every partition, saved as step 0 below: a
+        // process lost before its first checkpoint is replaced from the same offsets
+        offsets.putAll(startingOffsets(kafka, config.consumerGroup(), topics.scored()));
       }
-    }
-    if (checkpoints != null) {
+      // above every epoch a process on this directory used, lost before a checkpoint or not
       startEpoch = checkpoints.claimEpoch(startEpoch);
       log.info("learner publishes in epoch {}", startEpoch);
-    }
-    if (checkpoints != null && resumedStep < 0) {
-      // step 0: where this learner's history starts on every partition, so that a process lost
-      // before its first checkpoint is replaced in a new epoch and from the same offsets
-      offsets.putAll(startingOffsets(kafka, config.consumerGroup(), topics.scored()));
       offsets.forEach((tp, o) -> start.put(partition(tp), o));
-      checkpoints.save(
-          new LearnerCheckpoints.State(
-              0,
-              version,
-              startEpoch,
-              0,
-              Map.copyOf(offsets),
-              Policy.hostWeights(trainer.policy()),
-              trainer.optimizer().state()));
     }
     this.epoch = startEpoch;
+    if (checkpoints != null && resumedStep < 0) {
+      checkpoint(0, 0, Policy.hostWeights(trainer.policy()));
+    }
     this.deadLetterSender =
         KafkaSender.create(
             kafka, new ByteArraySerializer(), new ByteArraySerializer(), SenderOptions.defaults());
@@ -419,7 +415,7 @@ public final class LearnerService implements AutoCloseable {
       idleNanos.addAndGet(start - lastEnd);
     }
     List<ScoredGroup> batchGroups = new ArrayList<>(records.size());
-    List<Double> weights = new ArrayList<>(records.size());
+    List<Double> groupWeights = new ArrayList<>(records.size());
     double stalenessSum = 0;
     long stalenessMax = 0;
     int dropped = 0;
@@ -436,7 +432,7 @@ public final class LearnerService implements AutoCloseable {
         continue;
       }
       batchGroups.add(r.value());
-      weights.add(over > 0 ? Math.pow(config.staleWeight(), over) : 1.0);
+      groupWeights.add(over > 0 ? Math.pow(config.staleWeight(), over) : 1.0);
       downWeighted += over > 0 ? 1 : 0;
     }
     staleDropped.addAndGet(dropped);
@@ -450,7 +446,7 @@ public final class LearnerService implements AutoCloseable {
               batchGroups,
               downWeighted == 0
                   ? null
-                  : weights.stream().mapToDouble(Double::doubleValue).toArray());
+                  : groupWeights.stream().mapToDouble(Double::doubleValue).toArray());
       result = trainer.step(batch);
     }
     double reward = batch == null ? Double.NaN : Arrays.stream(batch.rewards()).average().orElse(0);
@@ -475,30 +471,20 @@ public final class LearnerService implements AutoCloseable {
     if (batch != null) {
       metrics.put("reward_std", std(batch.rewards()));
     }
-    if (trained && step % config.publishEvery() == 0) {
+    boolean publish = trained && step % config.publishEvery() == 0;
+    boolean save = checkpoints != null && trained && step % config.checkpointEvery() == 0;
+    Map<String, HostTensor> weights =
+        publish || save ? Policy.hostWeights(trainer.policy()) : null; // one copy off the device
+    if (publish) {
       metrics.put("groups_consumed", (double) consumed);
       metrics.put("groups_per_version", (double) config.groupsPerVersion());
       metrics.put("loss", result.loss());
       metrics.put("reward_mean", reward);
-      publisher.publish(
-          version + 1,
-          epoch,
-          step,
-          Policy.hostWeights(trainer.policy()),
-          Map.copyOf(offsets),
-          metrics);
+      publisher.publish(version + 1, epoch, step, weights, Map.copyOf(offsets), metrics);
       version++;
     }
-    if (checkpoints != null && trained && step % config.checkpointEvery() == 0) {
-      checkpoints.save(
-          new LearnerCheckpoints.State(
-              step,
-              version,
-              epoch,
-              consumed,
-              Map.copyOf(offsets),
-              Policy.hostWeights(trainer.policy()),
-              trainer.optimizer().state()));
+    if (save) {
+      checkpoint(step, consumed, weights);
     }
     long end = System.nanoTime();
     busyNanos.addAndGet(end - start);
@@ -524,6 +510,21 @@ public final class LearnerService implements AutoCloseable {
       log.warn("step listener failed", e);
     }
     return report;
+  }
+
+  /**
+   * Saves the learner's state after {@code step} with these weights (the policy's, on the host).
+   */
+  private void checkpoint(long step, long consumed, Map<String, HostTensor> weights) {
+    checkpoints.save(
+        new LearnerCheckpoints.State(
+            step,
+            version,
+            epoch,
+            consumed,
+            Map.copyOf(offsets),
+            weights,
+            trainer.optimizer().state()));
   }
 
   private void writeLedger(

@@ -231,26 +231,12 @@ public final class OnlineDpoLoss implements PolicyLoss {
   }
 
   /**
-   * The loss over {@code pairs} (row indices into {@code logp}) plus XPO's term over {@code
-   * explore} rows: the formula alone, on whatever model produced {@code logp} [rows, maxLen].
+   * The loss over {@code pairs} (row indices into {@code logp}), each pair's term multiplied by its
+   * weight (a stale group's down-weighting; null: all 1) before the mean over pairs, plus XPO's
+   * term over {@code explore} rows: the formula alone, on whatever model produced {@code logp}
+   * [rows, maxLen].
    *
    * @param ref the reference's log-probs, same shape; null for SimPO
-   */
-  public static Result loss(
-      Config config,
-      NDArray logp,
-      NDArray ref,
-      NDArray mask,
-      List<int[]> pairs,
-      int[] explore,
-      NDManager manager) {
-    return loss(config, logp, ref, mask, pairs, null, explore, manager);
-  }
-
-  /**
-   * As {@link #loss(Config, NDArray, NDArray, NDArray, List, int[], NDManager)}, each pair's term
-   * multiplied by its weight (a stale group's down-weighting; null: all 1) before the mean over
-   * pairs.
    */
   public static Result loss(
       Config config,

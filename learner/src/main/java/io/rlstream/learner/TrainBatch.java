@@ -48,6 +48,7 @@ public record TrainBatch(
     double[] weights,
     List<int[]> judgedPairs) {
 
+  /** Null weights mean 1 for every row; null judged pairs, none. */
   public TrainBatch {
     if (weights == null) {
       weights = new double[prompts.size()];
@@ -60,31 +61,6 @@ public record TrainBatch(
       throw new IllegalArgumentException(
           weights.length + " weights for " + prompts.size() + " rows");
     }
-  }
-
-  /** Rows of weight 1 and no judged pairs. */
-  public TrainBatch(
-      List<int[]> prompts,
-      List<int[]> completions,
-      List<float[]> behaviourLogProbs,
-      double[] rewards,
-      int[] group,
-      boolean[] truncated,
-      boolean[] fromReference,
-      double temperature,
-      List<float[]> proximalLogProbs) {
-    this(
-        prompts,
-        completions,
-        behaviourLogProbs,
-        rewards,
-        group,
-        truncated,
-        fromReference,
-        temperature,
-        proximalLogProbs,
-        null,
-        null);
   }
 
   /**

@@ -103,24 +103,34 @@ class LossFormulaTest {
     List<int[]> pair = List.<int[]>of(new int[] {0, 1});
     OnlineDpoLoss.Config dpo = OnlineDpoLoss.Config.dpo(); // β = 0.1
     // h = 0.1 * ((-1 + 1.5) - (-2 + 1.5)) = 0.1; -log σ(0.1) = log(1 + e^-0.1)
-    assertThat(value(OnlineDpoLoss.loss(dpo, lp, ref, mask, pair, new int[0], manager).loss()))
+    assertThat(
+            value(OnlineDpoLoss.loss(dpo, lp, ref, mask, pair, null, new int[0], manager).loss()))
         .isCloseTo(0.6443966600735709, within(1e-12));
     // IPO: (1.0 - 1/(2*0.1))^2 = 16
     assertThat(
             value(
                 OnlineDpoLoss.loss(
-                        dpo.withVariant(Variant.IPO, 0.1), lp, ref, mask, pair, new int[0], manager)
+                        dpo.withVariant(Variant.IPO, 0.1),
+                        lp,
+                        ref,
+                        mask,
+                        pair,
+                        null,
+                        new int[0],
+                        manager)
                     .loss()))
         .isCloseTo(16.0, within(1e-12));
     // SimPO β = 2, γ = 0.5: h = 2 * (-1/2 - -2/4) - 0.5 = -0.5; log(1 + e^0.5)
     OnlineDpoLoss.Config simpo = dpo.withVariant(Variant.SIMPO, 2).withSimpoGamma(0.5);
-    assertThat(value(OnlineDpoLoss.loss(simpo, lp, null, mask, pair, new int[0], manager).loss()))
+    assertThat(
+            value(
+                OnlineDpoLoss.loss(simpo, lp, null, mask, pair, null, new int[0], manager).loss()))
         .isCloseTo(0.9740769841801067, within(1e-12));
     // XPO adds α * s(ỹ) of the reference sample (row 1 here): 0.6443966600735709 + 0.5 * -2
     assertThat(
             value(
                 OnlineDpoLoss.loss(
-                        dpo.withXpoAlpha(0.5), lp, ref, mask, pair, new int[] {1}, manager)
+                        dpo.withXpoAlpha(0.5), lp, ref, mask, pair, null, new int[] {1}, manager)
                     .loss()))
         .isCloseTo(0.6443966600735709 - 1.0, within(1e-12));
   }
@@ -167,7 +177,8 @@ class LossFormulaTest {
       NDArray ref = c.variant() == Variant.SIMPO ? null : padded(reference);
       Function<NDArray, NDArray> loss =
           th ->
-              OnlineDpoLoss.loss(c, logp(th), ref, padded(mask()), pairs, explore, manager).loss();
+              OnlineDpoLoss.loss(c, logp(th), ref, padded(mask()), pairs, null, explore, manager)
+                  .loss();
       assertThat(value(loss.apply(manager.create(flat(theta)).reshape(ROWS, LEN, VOCAB))))
           .as(c.describe())
           .isCloseTo(preferenceByHand(c, logProbs(theta), pairs, explore), within(1e-10));
@@ -187,6 +198,8 @@ class LossFormulaTest {
             new boolean[4],
             new boolean[] {false, false, false, true},
             1.0,
+            null,
+            null,
             null);
     assertThat(OnlineDpoLoss.pairs(b, OnlineDpoLoss.Pairs.BEST_WORST))
         .containsExactly(new int[] {1, 0});
@@ -280,6 +293,8 @@ class LossFormulaTest {
             new boolean[4],
             new boolean[4],
             1.0,
+            null,
+            null,
             null);
     return GrpoLoss.advantages(b, scaling);
   }

@@ -95,7 +95,8 @@ class TrainBatchTest {
     for (int k = 0; k < 2; k++) {
       per[k] =
           GrpoLoss.value(
-              OnlineDpoLoss.loss(dpo, logp, ref, mask, List.of(pairs.get(k)), new int[0], manager)
+              OnlineDpoLoss.loss(
+                      dpo, logp, ref, mask, List.of(pairs.get(k)), null, new int[0], manager)
                   .loss());
     }
     double weighted =

@@ -9,7 +9,6 @@ import io.rlstream.app.LoopConfig;
 import io.rlstream.app.WarmStart;
 import io.rlstream.app.WarmStartOptions;
 import io.rlstream.generator.ArithmeticTask;
-import io.rlstream.learner.AdamW;
 import io.rlstream.learner.PolicyTrainer;
 import io.rlstream.learner.TrainBatch;
 import io.rlstream.policy.Checkpoint;
@@ -86,12 +85,7 @@ final class LearnerBench {
         Policy reference = config.needsReference() ? Policy.of(start, Device.cpu()) : null) {
       params = policy.model().parameterCount();
       embedding = (long) mc.vocabSize() * mc.hiddenSize();
-      PolicyTrainer trainer =
-          new PolicyTrainer(
-              policy.model(),
-              reference == null ? null : reference.model(),
-              config.policyLoss(),
-              new AdamW(config.optimizer()));
+      PolicyTrainer trainer = config.trainer(policy, reference);
       for (int b = 0; b < warmup; b++) {
         trainer.step(batches.get(b));
       }
@@ -116,7 +110,7 @@ final class LearnerBench {
         6.0 * matrixParams * tokensThrough
             + 12.0 * mc.numLayers() * mc.numHeads() * mc.headDim() * attentionTerm;
     double stepFlops = flops / stepSeconds;
-    double peak = matmulFlops(matmul, out);
+    double peak = matmulFlops(matmul, matmul, matmul);
     double stepsPerS = steps / stepSeconds;
     double tokensPerS = completionTokens / stepSeconds;
     out.printf(
@@ -207,11 +201,6 @@ final class LearnerBench {
       groups.add(s);
     }
     return TrainBatch.of(groups);
-  }
-
-  /** FLOP/s of an n x n float32 matrix multiply on the CPU engine, best of a few timings. */
-  private static double matmulFlops(int n, PrintStream out) {
-    return matmulFlops(n, n, n);
   }
 
   /** FLOP/s of an (n x k) by (k x p) float32 matrix multiply, best of a few timings. */
