@@ -13,6 +13,7 @@ import io.rlstream.schemas.SampleGroup;
 import io.rlstream.schemas.ScoredGroup;
 import io.rlstream.schemas.TopicNames;
 import io.rlstream.schemas.WeightChunk;
+import io.rlstream.schemas.WeightChunks;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -139,6 +140,9 @@ final class Inspect {
               return;
             }
             PolicyAnnouncement p = announcements.decode(r.value());
+            if (!WeightChunks.carriesWeights(p)) {
+              return; // a progress report: the group was read; a later version trains on it
+            }
             Long consumed = p.getConsumedOffsets().get(tp);
             if (consumed != null && consumed > at.offset()) {
               firstPerEpoch.merge(

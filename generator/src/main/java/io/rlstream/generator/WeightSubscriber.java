@@ -129,6 +129,9 @@ public final class WeightSubscriber implements AutoCloseable {
     }
     epoch = a.getEpoch();
     onAnnouncement.accept(a);
+    if (!WeightChunks.carriesWeights(a)) {
+      return; // the learner's progress only: the throttle has it
+    }
     if (a.getEpoch() == sampler.epoch() && a.getVersion() <= sampler.version()) {
       return; // already serving it or newer (a replay of the topic at start-up)
     }

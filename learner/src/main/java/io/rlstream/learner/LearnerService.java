@@ -475,6 +475,18 @@ public final class LearnerService implements AutoCloseable {
     boolean save = checkpoints != null && trained && step % config.checkpointEvery() == 0;
     Map<String, HostTensor> weights =
         publish || save ? Policy.hostWeights(trainer.policy()) : null; // one copy off the device
+    if (!trained) {
+      // consumed without a step (no pairs, no variance, all stale): no new version, but the
+      // generators must hear that these groups are read, or their throttle waits for ever
+      publisher.progress(
+          version,
+          epoch,
+          step,
+          Map.copyOf(offsets),
+          Map.of(
+              "groups_consumed", (double) consumed,
+              "groups_per_version", (double) config.groupsPerVersion()));
+    }
     if (publish) {
       metrics.put("groups_consumed", (double) consumed);
       metrics.put("groups_per_version", (double) config.groupsPerVersion());

@@ -76,6 +76,34 @@ public final class WeightPublisher implements AutoCloseable {
     return announcement;
   }
 
+  /**
+   * Announces the learner's progress without weights (chunk count 0, see {@link
+   * WeightChunks#carriesWeights}): {@code version} is the newest published one; the metrics carry
+   * the groups consumed, which generators throttle on.
+   */
+  public PolicyAnnouncement progress(
+      long version,
+      long epoch,
+      long learnerStep,
+      Map<String, Long> consumedOffsets,
+      Map<String, Double> metrics) {
+    PolicyAnnouncement announcement =
+        PolicyAnnouncement.newBuilder()
+            .setVersion(version)
+            .setEpoch(epoch)
+            .setLearnerStep(learnerStep)
+            .setSizeBytes(0)
+            .setSha256("")
+            .setTransport(WeightTransport.INLINE_CHUNKS)
+            .setChunkCount(0)
+            .setConsumedOffsets(consumedOffsets)
+            .setMetrics(metrics)
+            .setProvenance(Provenances.now("learner"))
+            .build();
+    send(List.of(ANNOUNCEMENTS.encode(announcement)));
+    return announcement;
+  }
+
   /** Sends raw records to the policy topic in order and waits for all (also for fault tests). */
   public void send(List<byte[]> values) {
     sender

@@ -42,6 +42,14 @@ public final class WeightChunks {
   }
 
   /** Lower-case hex SHA-256 of {@code bytes}. */
+  /**
+   * False for a learner's progress report (inline transport, no chunks): an announcement that moves
+   * the generators' throttle but carries no new weights.
+   */
+  public static boolean carriesWeights(PolicyAnnouncement a) {
+    return a.getTransport() != WeightTransport.INLINE_CHUNKS || a.getChunkCount() > 0;
+  }
+
   public static String sha256(byte[] bytes) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
