@@ -3,6 +3,7 @@ package io.rlstream.app;
 import io.rlstream.infra.DeadLetters;
 import io.rlstream.infra.KafkaClientConfig;
 import io.rlstream.infra.LogReader;
+import io.rlstream.learner.LearnerService;
 import io.rlstream.schemas.AvroCodec;
 import io.rlstream.schemas.Completion;
 import io.rlstream.schemas.CompletionScore;
@@ -53,6 +54,7 @@ final class Inspect {
       List<ConsumerRecord<byte[], byte[]>> scoredRecords,
       List<ScoredGroup> scored,
       List<PolicyAnnouncement> trainedInto,
+      List<PolicyAnnouncement> carriedInto,
       List<ConsumerRecord<byte[], byte[]>> deadLetters) {}
 
   static void run(String[] argv, PrintStream out) {
@@ -126,8 +128,10 @@ final class Inspect {
             dead.add(r);
           }
         });
-    // the first version of each epoch whose consumed offsets pass the scored record
+    // the first version of each epoch whose consumed offsets pass the scored record: trained
+    // there, or carried over by that epoch's resume from a checkpoint that had read past it
     List<PolicyAnnouncement> trained = new ArrayList<>();
+    List<PolicyAnnouncement> carried = new ArrayList<>();
     if (!scoredRecords.isEmpty()) {
       ConsumerRecord<byte[], byte[]> at = scoredRecords.get(0);
       String tp = at.topic() + "-" + at.partition();
@@ -149,9 +153,20 @@ final class Inspect {
                   p.getEpoch(), p, (old, now) -> old.getVersion() <= now.getVersion() ? old : now);
             }
           });
-      trained.addAll(firstPerEpoch.values());
+      for (PolicyAnnouncement p : firstPerEpoch.values()) {
+        (carriedOver(p, tp, at.offset()) ? carried : trained).add(p);
+      }
     }
-    return new History(groupId, s, j, scoredRecords, sc, trained, dead);
+    return new History(groupId, s, j, scoredRecords, sc, trained, carried, dead);
+  }
+
+  /**
+   * Whether the record at {@code offset} of {@code topicPartition} came into {@code a}'s epoch with
+   * the checkpoint it resumed from (which had read past it) rather than being trained in it.
+   */
+  static boolean carriedOver(PolicyAnnouncement a, String topicPartition, long offset) {
+    Double resumedAt = a.getMetrics().get(LearnerService.RESUMED_OFFSET + topicPartition);
+    return resumedAt != null && resumedAt > offset;
   }
 
   private static void read(
@@ -245,6 +260,14 @@ final class Inspect {
           p.getEpoch(),
           p.getLearnerStep(),
           Instant.ofEpochMilli(p.getProvenance().getCreatedAtMs()));
+    }
+    for (PolicyAnnouncement p : h.carriedInto()) {
+      out.printf(
+          Locale.ROOT,
+          "  carried into epoch %d (from version %d on) by its resume from a checkpoint that had"
+              + " trained on it%n",
+          p.getEpoch(),
+          p.getVersion());
     }
     if (!h.scored().isEmpty() && h.trainedInto().isEmpty()) {
       out.println("  no published version has trained on it yet");

@@ -162,13 +162,12 @@ final class Replay {
       Consumer<String> progress)
       throws Exception {
     Map<TopicPartition, long[]> range = range(kafka, topics.scored(), from, to);
-    long total = range.values().stream().mapToLong(r -> r[1] - r[0]).sum();
     Files.createDirectories(dir);
     try (Policy policy = Policy.of(start, device);
         Policy reference = loop.needsReference() ? Policy.of(start, device) : null;
         RunLog log = new RunLog(dir)) {
       Session session =
-          new Session(loop.trainer(policy, reference), log, loop.groupsPerStep(), total, progress);
+          new Session(loop.trainer(policy, reference), log, loop.groupsPerStep(), range, progress);
       merged(kafka, range, session::accept);
       session.finish();
       policy.save(dir.resolve("checkpoint"), Checkpoint.SaveOptions.DEFAULT);
@@ -199,7 +198,9 @@ final class Replay {
     final PolicyTrainer trainer;
     final RunLog log;
     final int perStep;
-    final long total;
+    final Map<TopicPartition, long[]> range;
+    final long total; // offsets in the range (transaction markers included)
+    final Map<TopicPartition, Long> read = new HashMap<>();
     final Consumer<String> progress;
     final long t0 = System.nanoTime();
     final List<ScoredGroup> batch = new ArrayList<>();
@@ -210,15 +211,22 @@ final class Replay {
     double lastLoss = Double.NaN;
     long lastProgress = t0;
 
-    Session(PolicyTrainer trainer, RunLog log, int perStep, long total, Consumer<String> progress) {
+    Session(
+        PolicyTrainer trainer,
+        RunLog log,
+        int perStep,
+        Map<TopicPartition, long[]> range,
+        Consumer<String> progress) {
       this.trainer = trainer;
       this.log = log;
       this.perStep = perStep;
-      this.total = total;
+      this.range = range;
+      this.total = range.values().stream().mapToLong(r -> r[1] - r[0]).sum();
       this.progress = progress;
     }
 
     void accept(ConsumerRecord<byte[], byte[]> rec) {
+      read.put(new TopicPartition(rec.topic(), rec.partition()), rec.offset() + 1);
       try {
         batch.add(CODEC.decode(rec.value()));
       } catch (RuntimeException e) {
@@ -233,6 +241,15 @@ final class Replay {
       if (batch.size() == perStep) {
         train();
       }
+    }
+
+    /** Offsets of the range read so far, over all partitions. */
+    private long readOffsets() {
+      long n = 0;
+      for (Map.Entry<TopicPartition, Long> e : read.entrySet()) {
+        n += e.getValue() - range.get(e.getKey())[0];
+      }
+      return n;
     }
 
     /** Trains on the range's last, smaller batch. */
@@ -277,12 +294,12 @@ final class Replay {
         progress.accept(
             String.format(
                 Locale.ROOT,
-                "[%5.0fs] step %d  groups %d/%d (%.0f%%)  loss %.4f  reward %.3f  %.1f groups/s",
+                "[%5.0fs] step %d  groups %d  range %.0f%% read  loss %.4f  reward %.3f  %.1f"
+                    + " groups/s",
                 (now - t0) / 1e9,
                 r.step(),
                 groups,
-                total,
-                100.0 * groups / Math.max(1, total),
+                100.0 * readOffsets() / Math.max(1, total),
                 r.loss(),
                 reward,
                 groups / ((now - t0) / 1e9)));

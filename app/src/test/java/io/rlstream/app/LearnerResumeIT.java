@@ -13,11 +13,17 @@ import io.rlstream.learner.LearnerService;
 import io.rlstream.learner.PolicyTrainer;
 import io.rlstream.policy.Checkpoint;
 import io.rlstream.policy.Policy;
+import io.rlstream.schemas.AvroCodec;
+import io.rlstream.schemas.PolicyAnnouncement;
 import io.rlstream.schemas.TopicNames;
+import io.rlstream.schemas.WeightChunk;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,6 +38,9 @@ import org.junit.jupiter.api.io.TempDir;
 class LearnerResumeIT {
   private static final int STEPS = 100;
   private static final int GROUPS_PER_STEP = 2;
+  private static final AvroCodec<WeightChunk> CHUNKS = AvroCodec.of(WeightChunk.class);
+  private static final AvroCodec<PolicyAnnouncement> ANNOUNCEMENTS =
+      AvroCodec.of(PolicyAnnouncement.class);
 
   @Test
   void fiftyStepsKilledAndResumedEqualAHundredStraight(@TempDir Path tmp) throws Exception {
@@ -71,6 +80,39 @@ class LearnerResumeIT {
       ledger.addAll(b.groupIds());
     }
     assertThat(ledger).hasSize(STEPS * GROUPS_PER_STEP).doesNotHaveDuplicates();
+
+    // the resumed epoch's announcements say where its checkpoint had read to (step 50: 100
+    // groups on the one partition used, nothing on the others), which `inspect` reads to tell a
+    // group carried over by the resume from one trained again
+    List<PolicyAnnouncement> epoch1 = new ArrayList<>();
+    for (ConsumerRecord<byte[], byte[]> r : TestTopics.readAll(topics.policy(), "read_committed")) {
+      if (!CHUNKS.writtenAs(r.value())) {
+        PolicyAnnouncement a = ANNOUNCEMENTS.decode(r.value());
+        if (a.getEpoch() == 1) {
+          epoch1.add(a);
+        }
+      }
+    }
+    assertThat(epoch1).isNotEmpty();
+    for (PolicyAnnouncement a : epoch1) {
+      Map<String, Double> resumedAt = new TreeMap<>();
+      a.getMetrics()
+          .forEach(
+              (k, v) -> {
+                if (k.startsWith(LearnerService.RESUMED_OFFSET)) {
+                  resumedAt.put(k.substring(LearnerService.RESUMED_OFFSET.length()), v);
+                }
+              });
+      assertThat(resumedAt.values()).containsExactlyInAnyOrder(0.0, 0.0, 100.0);
+      String used =
+          resumedAt.entrySet().stream()
+              .filter(e -> e.getValue() == 100.0)
+              .findFirst()
+              .orElseThrow()
+              .getKey();
+      assertThat(Inspect.carriedOver(a, used, 99)).as("group of step 50").isTrue();
+      assertThat(Inspect.carriedOver(a, used, 100)).as("group of step 51").isFalse();
+    }
     System.out.printf(
         "resume: step 51 loss %.6f vs %.6f straight; step 100 loss %.6f vs %.6f%n",
         resumed.get(50).loss(),

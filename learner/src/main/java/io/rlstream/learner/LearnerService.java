@@ -224,6 +224,12 @@ public final class LearnerService implements AutoCloseable {
    * The staleness histogram's buckets, by version lag: 0, 1, 2-3, 4-7, 8-15, 16 and more (metric
    * names {@code staleness_<bucket>}, groups per step).
    */
+  /**
+   * Announcement metric prefix: {@code resumed_offset.<topic-partition>} is where the checkpoint
+   * this epoch resumed from had read to; groups before it came with the checkpoint, not retrained.
+   */
+  public static final String RESUMED_OFFSET = "resumed_offset.";
+
   public static final String[] STALENESS_BUCKETS = {"0", "1", "2_3", "4_7", "8_15", "16_up"};
 
   static int bucket(long staleness) {
@@ -251,6 +257,10 @@ public final class LearnerService implements AutoCloseable {
   private final ServiceThread thread = new ServiceThread("rlstream-learner");
   private final Consumer<StepReport> listener;
   private final Map<String, Long> offsets = new TreeMap<>();
+
+  /** The offsets the resumed checkpoint held, as announcement metrics; empty on a fresh start. */
+  private final Map<String, Double> resumedOffsets = new TreeMap<>();
+
   private final AtomicLong groups = new AtomicLong();
   private final AtomicLong steps = new AtomicLong();
   private final AtomicLong staleDropped = new AtomicLong();
@@ -297,6 +307,7 @@ public final class LearnerService implements AutoCloseable {
         steps.set(c.step());
         groups.set(c.groupsConsumed());
         offsets.putAll(c.offsets());
+        c.offsets().forEach((tp, o) -> resumedOffsets.put(RESUMED_OFFSET + tp, (double) o));
         resumedStep = c.step();
         log.info(
             "learner resumes from {}: step {}, version {}, offsets {}",
@@ -478,18 +489,10 @@ public final class LearnerService implements AutoCloseable {
     if (!trained) {
       // consumed without a step (no pairs, no variance, all stale): no new version, but the
       // generators must hear that these groups are read, or their throttle waits for ever
-      publisher.progress(
-          version,
-          epoch,
-          step,
-          Map.copyOf(offsets),
-          Map.of(
-              "groups_consumed", (double) consumed,
-              "groups_per_version", (double) config.groupsPerVersion()));
+      publisher.progress(version, epoch, step, Map.copyOf(offsets), progressMetrics(consumed));
     }
     if (publish) {
-      metrics.put("groups_consumed", (double) consumed);
-      metrics.put("groups_per_version", (double) config.groupsPerVersion());
+      metrics.putAll(progressMetrics(consumed));
       metrics.put("loss", result.loss());
       metrics.put("reward_mean", reward);
       publisher.publish(version + 1, epoch, step, weights, Map.copyOf(offsets), metrics);
@@ -522,6 +525,14 @@ public final class LearnerService implements AutoCloseable {
       log.warn("step listener failed", e);
     }
     return report;
+  }
+
+  /** What every announcement tells: groups consumed, per version, and where this epoch resumed. */
+  private Map<String, Double> progressMetrics(long consumed) {
+    Map<String, Double> m = new LinkedHashMap<>(resumedOffsets);
+    m.put("groups_consumed", (double) consumed);
+    m.put("groups_per_version", (double) config.groupsPerVersion());
+    return m;
   }
 
   /**
