@@ -54,7 +54,8 @@ final class Demo {
         --device cpu|gpu|auto   where the models run (default cpu)
       """
           + WarmStartOptions.HELP
-          + LoopConfig.HELP;
+          + LoopConfig.HELP
+          + ServiceCommands.CONFIG_HELP;
 
   private Demo() {}
 
@@ -75,7 +76,7 @@ final class Demo {
         Path.of(args.string("run-dir", Rlstream.home().resolve(".data/runs/" + stamp).toString()));
     WarmStart warm = WarmStartOptions.from(args);
     String sftDir = args.string("sft-dir", null);
-    Device device = Policy.device(args.string("device", "cpu"));
+    Device device = args.value("device", "cpu", Policy::device);
     LoopConfig loop = LoopConfig.from(args);
     args.rejectUnknown();
 

@@ -55,8 +55,8 @@ final class JudgeCommands {
       return;
     }
     ServiceCommands.Kafka k = ServiceCommands.Kafka.from(a);
-    JudgeSpec spec = JudgeSpec.parse(a.string("judge", "math"));
-    StartPosition start = StartPosition.parse(a.string("start", "earliest"));
+    JudgeSpec spec = a.value("judge", "math", JudgeSpec::parse);
+    StartPosition start = a.value("start", "earliest", StartPosition::parse);
     String instance = a.string("instance-id", "0");
     int metricsPort = ServiceCommands.metricsPort(a, 9402);
     a.rejectUnknown();
@@ -104,8 +104,8 @@ final class JudgeCommands {
     String instance = a.string("instance-id", "0");
     int maxPending = a.integer("max-pending", 100_000, 1, Integer.MAX_VALUE);
     int metricsPort = ServiceCommands.metricsPort(a, 9403);
-    Optional<JudgeSet> set =
-        a.string("judges", null) == null ? Optional.empty() : Optional.of(judgeSet(a, name));
+    JudgeSet given = judgeSet(a, name);
+    Optional<JudgeSet> set = a.has("judges") ? Optional.of(given) : Optional.empty();
     a.rejectUnknown();
     k.prepare();
     set.ifPresent(s -> JudgeSets.publish(k.config(), k.topics().assemblerConfig(), s));
@@ -148,7 +148,8 @@ final class JudgeCommands {
               + " that contains the reference answer, else the lowest; pairwise, the completion"
               + " that contains it (tie if both or neither). For trying '--judge"
               + " llm,endpoint=...' and rm-train without a model server.\n\noptions:\n"
-              + "  --port N                port (default 8089; 0 picks a free one)\n");
+              + "  --port N                port (default 8089; 0 picks a free one)\n"
+              + ServiceCommands.CONFIG_HELP);
       return;
     }
     int port = a.integer("port", 8089, 0, 65535);

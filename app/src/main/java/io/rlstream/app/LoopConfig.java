@@ -102,12 +102,21 @@ public record LoopConfig(
 
   /** The demo's settings. */
   public static LoopConfig defaults() {
-    return from(new Args("defaults", new String[0]));
+    return from(Args.flagsOnly("defaults"));
+  }
+
+  /** The names of the loop's settings: the keys of the config file's {@code loop} section. */
+  static final Set<String> KEYS = keys();
+
+  private static Set<String> keys() {
+    Args a = Args.flagsOnly("loop");
+    from(a);
+    return Set.copyOf(a.read());
   }
 
   /** The settings with {@code flags} (as on the command line) applied over the defaults. */
   public static LoopConfig parse(String... flags) {
-    Args a = new Args("loop", flags);
+    Args a = Args.flagsOnly("loop", flags);
     LoopConfig c = from(a);
     a.rejectUnknown();
     return c;
@@ -120,7 +129,8 @@ public record LoopConfig(
     String algorithm = a.string("algorithm", "grpo");
     if (!ALGORITHMS.contains(algorithm)) {
       throw new IllegalArgumentException(
-          "--algorithm must be one of "
+          a.where("algorithm")
+              + " must be one of "
               + String.join(", ", ALGORITHMS)
               + ", got '"
               + algorithm
@@ -176,10 +186,12 @@ public record LoopConfig(
             a.number("xpo-alpha", algorithm.equals("xpo") ? 1e-3 : 0, 0, 100));
     if (a.has("stale-weight") && !a.has("max-staleness")) {
       throw new IllegalArgumentException(
-          "--stale-weight weighs groups older than --max-staleness K; give --max-staleness too");
+          a.where("stale-weight")
+              + " weighs groups older than max-staleness K; give max-staleness too");
     }
     if (algorithm.equals("xpo") && d.xpoAlpha() == 0) {
-      throw new IllegalArgumentException("--algorithm xpo needs --xpo-alpha > 0");
+      throw new IllegalArgumentException(
+          a.where("xpo-alpha") + ": algorithm xpo needs xpo-alpha > 0");
     }
     return new LoopConfig(
         a.integer("group-size", 8, 2, 1024),
@@ -214,7 +226,7 @@ public record LoopConfig(
       names.add(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
     }
     throw new IllegalArgumentException(
-        "--" + name + " must be one of " + String.join(", ", names) + ", got '" + v + "'");
+        a.where(name) + " must be one of " + String.join(", ", names) + ", got '" + v + "'");
   }
 
   /** True for the preference losses (dpo, ipo, simpo, xpo). */

@@ -86,6 +86,12 @@ final class Replay {
 
   private Replay() {}
 
+  /** A range end as given, once checked. */
+  private static String position(String p) {
+    StartPosition.parse(p);
+    return p;
+  }
+
   static void run(String[] argv, PrintStream out) throws Exception {
     Args a = new Args("replay", argv);
     if (a.help()) {
@@ -93,9 +99,9 @@ final class Replay {
       return;
     }
     ServiceCommands.Kafka k = ServiceCommands.Kafka.from(a);
-    Checkpoint start = Checkpoint.load(Path.of(ServiceCommands.required(a, "checkpoint")));
-    String from = a.string("from", "earliest");
-    String to = a.string("to", "latest");
+    String checkpoint = ServiceCommands.required(a, "checkpoint");
+    String from = a.value("from", "earliest", Replay::position);
+    String to = a.value("to", "latest", Replay::position);
     Path dir =
         Path.of(
             a.string(
@@ -108,9 +114,10 @@ final class Replay {
                     .toString()));
     String group = a.string("group", "rl-replay-" + dir.getFileName());
     int evalSize = a.integer("eval-size", 0, 0, 1000);
-    Device device = Policy.device(a.string("device", "cpu"));
+    Device device = a.value("device", "cpu", Policy::device);
     LoopConfig loop = LoopConfig.from(a);
     a.rejectUnknown();
+    Checkpoint start = Checkpoint.load(Path.of(checkpoint));
     Evaluator eval =
         evalSize == 0
             ? null

@@ -3,8 +3,10 @@ package io.rlstream.app;
 import io.rlstream.infra.BrokerCommand;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 
@@ -36,6 +38,12 @@ public final class Rlstream {
         broker       the same as up
         topics       the pipeline's topics on a cluster: list (records, consumer lag), create, specs
         bench NAME   benchmarks: %s
+        config       the effective configuration: 'config --print [COMMAND...]' (YAML, with where
+                     each value came from: flag, config file, default)
+
+      every command reads its settings from flags, then the YAML file given by --config FILE or
+      $RLSTREAM_CONFIG (sections kafka, loop and one per command; keys are the flag names), then
+      its defaults; 'COMMAND --print-config' shows them instead of running.
 
       'rlstream COMMAND --help' describes a command.
       """;
@@ -67,7 +75,21 @@ public final class Rlstream {
       return;
     }
     String[] rest = Arrays.copyOfRange(args, 1, args.length);
-    switch (args[0]) {
+    try {
+      dispatch(args[0], rest, benches, usage, out);
+    } catch (Args.Printed p) {
+      p.args().printYaml(out, true);
+    }
+  }
+
+  private static void dispatch(
+      String command,
+      String[] rest,
+      Map<String, BenchCommand> benches,
+      String usage,
+      PrintStream out)
+      throws Exception {
+    switch (command) {
       case "demo" -> Demo.run(rest, out);
       case "sft" -> ServiceCommands.sft(rest, out);
       case "eval" -> ServiceCommands.eval(rest, out);
@@ -81,10 +103,11 @@ public final class Rlstream {
       case "report" -> report(rest, out);
       case "rm-train" -> RmTrain.run(rest, out);
       case "fake-llm" -> JudgeCommands.fakeLlm(rest, out);
-      case "broker", "up" -> BrokerCommand.run(rest);
+      case "broker", "up" -> up(command, rest, out);
       case "topics" -> TopicsCommand.run(rest, out);
       case "bench" -> bench(rest, benches, out);
-      default -> throw new IllegalArgumentException("unknown command '" + args[0] + "'\n" + usage);
+      case "config" -> config(rest, out);
+      default -> throw new IllegalArgumentException("unknown command '" + command + "'\n" + usage);
     }
   }
 
@@ -108,6 +131,112 @@ public final class Rlstream {
       throw new IllegalArgumentException("report: " + dir + " is not a run directory");
     }
     out.println("wrote " + RunReport.write(dir).toAbsolutePath());
+  }
+
+  /**
+   * {@code rlstream up}: the broker's settings from flags or the config file's {@code up} section,
+   * handed to {@link BrokerCommand}.
+   */
+  private static void up(String command, String[] rest, PrintStream out)
+      throws InterruptedException {
+    Args a = new Args("up", rest);
+    if (a.help()) {
+      out.print(
+          BrokerCommand.USAGE.replace("rlstream broker", "rlstream " + command)
+              + ServiceCommands.CONFIG_HELP);
+      return;
+    }
+    int port = a.integer("port", 9092, 1, 65535);
+    String dir = a.string("data-dir", null);
+    boolean process = a.flag("process");
+    boolean noTopics = a.flag("no-topics");
+    a.rejectUnknown();
+    List<String> argv = new ArrayList<>(List.of("--port", String.valueOf(port)));
+    if (dir != null) {
+      argv.addAll(List.of("--data-dir", dir));
+    }
+    if (process) {
+      argv.add("--process");
+    }
+    if (noTopics) {
+      argv.add("--no-topics");
+    }
+    BrokerCommand.run(argv.toArray(String[]::new));
+  }
+
+  /** The commands whose settings {@code config --print} shows when none is named. */
+  static final List<String> CONFIGURED =
+      List.of("demo", "sft", "eval", "generator", "judge", "assembler", "learner", "replay");
+
+  private static final List<String> PRINTABLE =
+      List.of(
+          "up",
+          "demo",
+          "sft",
+          "eval",
+          "generator",
+          "judge",
+          "assembler",
+          "learner",
+          "replay",
+          "inspect",
+          "topics",
+          "rm-train",
+          "fake-llm");
+
+  /**
+   * {@code rlstream config --print [COMMAND...] [--config FILE] [flags]}: each command reads its
+   * settings as it would to run, and prints them instead of running.
+   */
+  private static void config(String[] args, PrintStream out) throws Exception {
+    List<String> commands = new ArrayList<>();
+    List<String> flags = new ArrayList<>();
+    boolean print = false;
+    boolean leading = true;
+    for (String a : args) {
+      if (a.equals("--print")) {
+        print = true;
+      } else if (leading && PRINTABLE.contains(a)) {
+        commands.add(a);
+      } else {
+        leading = false;
+        flags.add(a);
+      }
+    }
+    if (!print || flags.contains("--help") || flags.contains("-h")) {
+      out.print(
+          """
+          usage: rlstream config --print [COMMAND...] [--config FILE] [flags]
+
+          Prints the effective configuration of each COMMAND (default: %s) as
+          YAML that a config file can hold, each value with where it came from (flag, file key,
+          default); settings not set are commented out, secrets masked. Reading them checks them:
+          a wrong key or value fails as it would at start-up. Flags apply to every COMMAND named.
+          Commands: %s.
+          """
+              .formatted(String.join(" ", CONFIGURED), String.join(" ", PRINTABLE)));
+      return;
+    }
+    if (commands.isEmpty()) {
+      commands.addAll(CONFIGURED);
+    }
+    out.println("# rlstream: effective configuration (flags, then the config file, then defaults)");
+    boolean first = true;
+    for (String c : commands) {
+      List<String> argv = new ArrayList<>();
+      if (c.equals("inspect")) {
+        argv.add("GROUP_ID");
+      }
+      argv.addAll(flags);
+      argv.add("--print-config");
+      try {
+        dispatch(c, argv.toArray(String[]::new), Map.of(), "", out);
+        throw new IllegalStateException(c + " did not print its settings");
+      } catch (Args.Printed p) {
+        p.args().printYaml(out, first);
+        first = false;
+      }
+    }
   }
 
   private static Map<String, BenchCommand> benches() {

@@ -43,14 +43,16 @@ final class RmTrain {
       return;
     }
     ServiceCommands.Kafka k = ServiceCommands.Kafka.from(a);
-    Path policyDir = Path.of(ServiceCommands.required(a, "checkpoint"));
-    Path outDir = Path.of(ServiceCommands.required(a, "out"));
+    String policy = ServiceCommands.required(a, "checkpoint");
+    String outDirName = ServiceCommands.required(a, "out");
     String judge = a.string("judge", null);
     int steps = a.integer("steps", 200, 1, 1_000_000);
     int batch = a.integer("batch", 32, 1, 4096);
     double lr = a.number("lr", 1e-3, 1e-8, 1);
     String device = a.string("device", "cpu");
     a.rejectUnknown();
+    Path policyDir = Path.of(policy);
+    Path outDir = Path.of(outDirName);
     List<ScoredGroup> groups = readAll(k, out);
     List<RewardModelTrainer.Pair> pairs = new ArrayList<>(RewardModelTrainer.pairs(groups, judge));
     if (pairs.size() < 2) {

@@ -26,8 +26,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The subcommands that run one piece: {@code sft}, {@code eval}, and each service on its own
@@ -44,6 +42,16 @@ final class ServiceCommands {
                                  default $RLSTREAM_KAFKA_CONFIG
         --topic-prefix P         use P.rl.samples, P.rl.scored, ... (default: none)
         --create-topics          create missing topics with rlstream's defaults first
+      """
+          + ServiceCommands.CONFIG_HELP;
+
+  /** The options every command has for its settings as a whole. */
+  static final String CONFIG_HELP =
+      """
+        --config FILE            settings from a YAML file (default $RLSTREAM_CONFIG): sections
+                                 kafka, loop and one per command, keys as the flags; flags win
+        --print-config           print the effective settings, each with where it came from, and
+                                 exit without running
       """;
 
   static final String METRICS_HELP =
@@ -68,7 +76,8 @@ final class ServiceCommands {
               + " noisy set of arithmetic problems and saves the checkpoint (default"
               + " .data/sft/<settings>, which the demo reuses).\n\noptions:\n"
               + "  --out DIR               where to save\n"
-              + WarmStartOptions.HELP);
+              + WarmStartOptions.HELP
+              + CONFIG_HELP);
       return;
     }
     WarmStart warm = WarmStartOptions.from(a);
@@ -91,13 +100,20 @@ final class ServiceCommands {
       out.print(
           "usage: rlstream eval --checkpoint DIR [--size N] [--prompts FILE.jsonl] [--device D]\n\n"
               + "Greedy accuracy of a checkpoint on the arithmetic task's held-out split, or on a"
-              + " JSONL file of {\"prompt\", \"answer\"} lines, scored by the math verifier.\n");
+              + " JSONL file of {\"prompt\", \"answer\"} lines, scored by the math verifier.\n\n"
+              + "options:\n"
+              + "  --checkpoint DIR        the policy checkpoint (required)\n"
+              + "  --size N                held-out problems (default 500, at most 1000)\n"
+              + "  --prompts FILE.jsonl    {\"prompt\", \"answer\"} lines instead of the task\n"
+              + "  --max-new-tokens N      answer length limit (default 6)\n"
+              + "  --device cpu|gpu|auto\n"
+              + CONFIG_HELP);
       return;
     }
     String ckpt = required(a, "checkpoint");
     int size = a.integer("size", 500, 1, 1000);
     String file = a.string("prompts", null);
-    Device device = Policy.device(a.string("device", "cpu"));
+    Device device = a.value("device", "cpu", Policy::device);
     int maxNew = a.integer("max-new-tokens", 6, 1, 4096);
     a.rejectUnknown();
     List<Prompt> prompts =
@@ -125,13 +141,14 @@ final class ServiceCommands {
       return;
     }
     Kafka k = Kafka.from(a);
-    Checkpoint ckpt = Checkpoint.load(Path.of(required(a, "checkpoint")));
+    String checkpoint = required(a, "checkpoint");
     String file = a.string("prompts", null);
     String runId = a.string("run-id", "generator");
-    Device device = Policy.device(a.string("device", "cpu"));
+    Device device = a.value("device", "cpu", Policy::device);
     LoopConfig loop = LoopConfig.from(a);
     int metricsPort = metricsPort(a, 9401);
     a.rejectUnknown();
+    Checkpoint ckpt = Checkpoint.load(Path.of(checkpoint));
     List<Prompt> prompts =
         file == null
             ? ArithmeticTask.twoDigit().train()
@@ -178,8 +195,8 @@ final class ServiceCommands {
       return;
     }
     Kafka k = Kafka.from(a);
-    Checkpoint ckpt = Checkpoint.load(Path.of(required(a, "checkpoint")));
-    Device device = Policy.device(a.string("device", "cpu"));
+    String checkpoint = required(a, "checkpoint");
+    Device device = a.value("device", "cpu", Policy::device);
     LoopConfig loop = LoopConfig.from(a);
     String checkpointDir = a.string("checkpoint-dir", null);
     int every = a.integer("checkpoint-every", 50, 1, 1_000_000);
@@ -187,6 +204,7 @@ final class ServiceCommands {
     String ledger = a.string("ledger", null);
     int metricsPort = metricsPort(a, 9404);
     a.rejectUnknown();
+    Checkpoint ckpt = Checkpoint.load(Path.of(checkpoint));
     k.prepare();
     LearnerService.Config service =
         checkpointDir == null
@@ -234,12 +252,24 @@ final class ServiceCommands {
                 "learner: version %d, %d groups trained%n", l.version(), l.groupsConsumed()));
   }
 
-  /** Kafka flags: the cluster, topic names, whether to create topics. */
+  /**
+   * Kafka settings: the cluster, client properties (a {@code --kafka-config} properties file, then
+   * the config file's {@code kafka.client}), topic names, whether to create topics.
+   */
   record Kafka(KafkaClientConfig config, TopicNames topics, boolean create) {
     static Kafka from(Args a) {
-      String file = a.string("kafka-config", System.getenv("RLSTREAM_KAFKA_CONFIG"));
-      Map<String, String> settings =
-          file == null ? Map.of() : clientSettings(Path.of(file), System.getenv());
+      String file = a.string("kafka-config", a.env().get("RLSTREAM_KAFKA_CONFIG"));
+      Map<String, String> settings = new TreeMap<>();
+      Map<String, ConfigFile.Setting> given = new TreeMap<>();
+      if (file != null) {
+        given.putAll(a.value("kafka-config", file, f -> clientSettings(Path.of(f), a.env())));
+      }
+      given.putAll(a.file().client());
+      given.forEach(
+          (key, s) -> {
+            settings.put(key, s.value());
+            a.note(key, s.value(), s.origin(), ConfigFile.usesEnvironment(s.raw()));
+          });
       String bootstrap =
           a.string(
               "bootstrap-servers", settings.getOrDefault("bootstrap.servers", "localhost:9092"));
@@ -255,37 +285,20 @@ final class ServiceCommands {
      * client; {@code ${NAME}} in a value is replaced by the environment variable NAME, so secrets
      * stay out of the file.
      */
-    static Map<String, String> clientSettings(Path file, Map<String, String> env) {
+    static Map<String, ConfigFile.Setting> clientSettings(Path file, Map<String, String> env) {
       Properties p = new Properties();
       try (Reader r = Files.newBufferedReader(file)) {
         p.load(r);
       } catch (IOException e) {
-        throw new IllegalArgumentException(
-            "--kafka-config: cannot read " + file + ": " + e.getMessage());
+        throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage());
       }
-      Map<String, String> out = new TreeMap<>();
-      Pattern var = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+      Map<String, ConfigFile.Setting> out = new TreeMap<>();
       for (String key : p.stringPropertyNames()) {
-        Matcher m = var.matcher(p.getProperty(key));
-        StringBuilder v = new StringBuilder();
-        while (m.find()) {
-          String value = env.get(m.group(1));
-          if (value == null) {
-            throw new IllegalArgumentException(
-                "--kafka-config "
-                    + file
-                    + ": "
-                    + key
-                    + " uses ${"
-                    + m.group(1)
-                    + "}, but the environment variable "
-                    + m.group(1)
-                    + " is not set");
-          }
-          m.appendReplacement(v, Matcher.quoteReplacement(value));
-        }
-        m.appendTail(v);
-        out.put(key, v.toString());
+        String raw = p.getProperty(key);
+        out.put(
+            key,
+            new ConfigFile.Setting(
+                ConfigFile.substitute(raw, env, file + ": " + key), raw, file + " " + key));
       }
       return out;
     }
@@ -342,10 +355,6 @@ final class ServiceCommands {
   }
 
   static String required(Args a, String name) {
-    String v = a.string(name, null);
-    if (v == null) {
-      throw new IllegalArgumentException("--" + name + " is required; see --help");
-    }
-    return v;
+    return a.required(name);
   }
 }

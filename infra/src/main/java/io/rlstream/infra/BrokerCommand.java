@@ -11,7 +11,7 @@ import java.util.concurrent.CountDownLatch;
  * cleanly; starting it again on the same directory brings everything back.
  */
 public final class BrokerCommand {
-  static final String USAGE =
+  public static final String USAGE =
       """
       usage: rlstream broker [--port N] [--data-dir DIR] [--process] [--no-topics]
 
