@@ -121,7 +121,7 @@ final class Demo {
                   "demo-" + stamp,
                   fresh::add);
           MetricsEndpoint metrics = MetricsEndpoint.start("demo", metricsPort)) {
-        ServiceMetrics.loop(metrics.registry(), pipeline);
+        ServiceMetrics.loop(metrics, pipeline);
         pipeline.start();
         Progress progress = new Progress(pipeline, progressEvaluator, log, out, rlStart);
         long deadline = rlStart + (long) (minutes * 60e9);

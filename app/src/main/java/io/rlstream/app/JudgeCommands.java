@@ -68,6 +68,8 @@ final class JudgeCommands {
     out.printf("judge %s (v%s) on %s%n", judge.id(), judge.version(), k.topics().samples());
     MetricsEndpoint metrics = MetricsEndpoint.start("judge-" + judge.id(), metricsPort);
     ServiceMetrics.judge(metrics.registry(), j);
+    ServiceMetrics.lag(
+        metrics, k.config(), JudgeService.consumerGroup(judge.id()), k.topics().samples());
     ServiceCommands.untilStopped(
         j::start,
         () -> {
@@ -116,6 +118,12 @@ final class JudgeCommands {
             Assembler.Options.of(name, instance).withMaxPending(maxPending));
     MetricsEndpoint metrics = MetricsEndpoint.start("assembler-" + name, metricsPort);
     ServiceMetrics.assembler(metrics.registry(), asm);
+    ServiceMetrics.lag(
+        metrics,
+        k.config(),
+        Assembler.consumerGroup(name),
+        k.topics().samples(),
+        k.topics().judgements());
     ServiceCommands.untilStopped(
         asm::start,
         () -> {

@@ -36,8 +36,8 @@ public final class Loop implements AutoCloseable {
   public final JudgeService judge;
   public final Assembler assembler;
   public final LearnerService learner;
-  private final KafkaClientConfig kafka;
-  private final TopicNames topics;
+  final KafkaClientConfig kafka;
+  final TopicNames topics;
   private final Policy learnerPolicy;
   private final Policy reference;
 

@@ -237,6 +237,7 @@ final class ServiceCommands {
             });
     MetricsEndpoint metrics = MetricsEndpoint.start("learner", metricsPort);
     ServiceMetrics.learner(metrics.registry(), l);
+    ServiceMetrics.lag(metrics, k.config(), l.consumerGroup(), k.topics().scored());
     untilStopped(
         l::start,
         () -> {

@@ -4,9 +4,13 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rlstream.generator.GeneratorService;
+import io.rlstream.infra.ConsumerLag;
+import io.rlstream.infra.KafkaClientConfig;
+import io.rlstream.infra.MetricsEndpoint;
 import io.rlstream.judge.Assembler;
 import io.rlstream.judge.JudgeService;
 import io.rlstream.learner.LearnerService;
+import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -16,12 +20,21 @@ import java.util.function.ToDoubleFunction;
 final class ServiceMetrics {
   private ServiceMetrics() {}
 
-  /** All four services of an in-process loop (the demo) in one registry. */
-  static void loop(MeterRegistry r, Loop loop) {
+  /** All four services of an in-process loop (the demo) in one registry, with their lag. */
+  static void loop(MetricsEndpoint m, Loop loop) {
+    MeterRegistry r = m.registry();
     generator(r, loop.generator);
     judge(r, loop.judge);
     assembler(r, loop.assembler);
     learner(r, loop.learner);
+    lag(m, loop.kafka, JudgeService.consumerGroup(loop.judge.judge().id()), loop.topics.samples());
+    lag(
+        m,
+        loop.kafka,
+        Assembler.consumerGroup(Loop.ASSEMBLER),
+        loop.topics.samples(),
+        loop.topics.judgements());
+    lag(m, loop.kafka, loop.learner.consumerGroup(), loop.topics.scored());
   }
 
   static void generator(MeterRegistry r, GeneratorService g) {
@@ -143,6 +156,21 @@ final class ServiceMetrics {
         x -> last(x, s -> s.tokens() / Math.max(1e-9, s.stepSeconds())));
     counter(r, "rlstream.learner.busy.seconds", "time in steps", l, x -> x.busySeconds());
     counter(r, "rlstream.learner.idle.seconds", "time waiting for groups", l, x -> x.idleSeconds());
+  }
+
+  /**
+   * {@code rlstream_consumer_lag{group, topic}}: records on {@code topics} that {@code group} has
+   * not committed yet, asked from the broker at most every 5 s.
+   */
+  static void lag(MetricsEndpoint m, KafkaClientConfig kafka, String group, String... topics) {
+    ConsumerLag lag = m.closing(new ConsumerLag(kafka, group, List.of(topics), 5_000));
+    for (String topic : topics) {
+      Gauge.builder("rlstream.consumer.lag", lag, l -> l.lag(topic))
+          .tags("group", group, "topic", topic)
+          .description("records not yet consumed and committed by the group")
+          .strongReference(true)
+          .register(m.registry());
+    }
   }
 
   private static double last(LearnerService l, ToDoubleFunction<LearnerService.StepReport> f) {

@@ -62,6 +62,17 @@ class LoopIT {
     throw new AssertionError("no " + name + " in the scrape:\n" + scrape);
   }
 
+  /** Every rlstream_consumer_lag sample in a scrape. */
+  private static List<Double> lags(String scrape) {
+    List<Double> out = new ArrayList<>();
+    for (String line : scrape.split("\n")) {
+      if (line.startsWith("rlstream_consumer_lag{")) {
+        out.add(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+      }
+    }
+    return out;
+  }
+
   private static final AvroCodec<SampleGroup> SAMPLES = AvroCodec.of(SampleGroup.class);
   private static final AvroCodec<ScoredGroup> SCORED = AvroCodec.of(ScoredGroup.class);
   private static final AvroCodec<WeightChunk> CHUNKS = AvroCodec.of(WeightChunk.class);
@@ -121,7 +132,7 @@ class LoopIT {
 
       // the Prometheus endpoint, scraped over HTTP as Prometheus would
       try (MetricsEndpoint metrics = MetricsEndpoint.start("loop-it", 0)) {
-        ServiceMetrics.loop(metrics.registry(), loop);
+        ServiceMetrics.loop(metrics, loop);
         String scrape = scrape(metrics.port());
         assertThat(metric(scrape, "rlstream_learner_steps_total")).isGreaterThanOrEqualTo(130);
         assertThat(metric(scrape, "rlstream_learner_policy_version"))
@@ -134,6 +145,19 @@ class LoopIT {
         assertThat(metric(scrape, "rlstream_learner_reward_mean")).isBetween(0.0, 1.0);
         assertThat(scrape)
             .contains("rlstream_learner_staleness_mean", "rlstream_judge_cost_usd_total");
+        // lag as the broker sees it: per group and topic, down to transaction markers and a
+        // partial step once the offsets consumed are committed (every few seconds)
+        assertThat(lags(scrape)).as(scrape).hasSize(4).allMatch(l -> l >= 0);
+        Wait.until(
+            () -> {
+              try {
+                return lags(scrape(metrics.port())).stream().allMatch(l -> l <= perStep + 3);
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            },
+            Duration.ofSeconds(30),
+            "consumer lag comes down once offsets are committed");
       }
     }
 

@@ -24,6 +24,8 @@ public final class MetricsEndpoint implements AutoCloseable {
 
   private final PrometheusMeterRegistry registry;
   private final HttpServer server;
+  private final java.util.List<AutoCloseable> closing =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private MetricsEndpoint(PrometheusMeterRegistry registry, HttpServer server) {
     this.registry = registry;
@@ -88,6 +90,12 @@ public final class MetricsEndpoint implements AutoCloseable {
     return server == null ? -1 : server.getAddress().getPort();
   }
 
+  /** {@code resource} (what a meter reads from) is closed with the endpoint. */
+  public <T extends AutoCloseable> T closing(T resource) {
+    closing.add(resource);
+    return resource;
+  }
+
   /** What a scrape returns now. */
   public String scrape() {
     return registry.scrape();
@@ -99,5 +107,12 @@ public final class MetricsEndpoint implements AutoCloseable {
       server.stop(0);
     }
     registry.close();
+    for (AutoCloseable c : closing) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.warn("closing {}: {}", c, e.toString());
+      }
+    }
   }
 }

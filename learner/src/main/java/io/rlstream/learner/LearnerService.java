@@ -609,6 +609,11 @@ public final class LearnerService implements AutoCloseable {
   }
 
   /** Stops after the step in progress, commits what was trained on, closes the clients. */
+  /** The consumer group it reads {@code rl.scored} with. */
+  public String consumerGroup() {
+    return config.consumerGroup();
+  }
+
   @Override
   public synchronized void close() {
     if (run != null) {
