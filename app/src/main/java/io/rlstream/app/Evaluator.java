@@ -45,7 +45,16 @@ final class Evaluator {
   /** Accuracy and the version it was measured on. */
   record Result(long version, double accuracy) {}
 
+  /** Told after each batch: prompts done of the total, and the accuracy over those done. */
+  interface Listener {
+    void done(int prompts, int total, double accuracySoFar);
+  }
+
   Result evaluate(PolicySampler sampler) {
+    return evaluate(sampler, (done, total, acc) -> {});
+  }
+
+  Result evaluate(PolicySampler sampler, Listener listener) {
     Set<Integer> stop = Set.copyOf(sampler.config().eosTokenIds());
     GroupSampler greedy =
         new GroupSampler(
@@ -67,6 +76,8 @@ final class Evaluator {
         }
         version = g.getPolicyVersion();
       }
+      int done = from + part.size();
+      listener.done(done, prompts.size(), correct / done);
     }
     return new Result(version, correct / prompts.size());
   }

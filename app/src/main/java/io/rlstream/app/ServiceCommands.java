@@ -121,7 +121,28 @@ final class ServiceCommands {
             ? ArithmeticTask.twoDigit().heldOut(size)
             : JsonlPrompts.read(Path.of(file), "jsonl");
     Evaluator e = new Evaluator(prompts, new MathAnswerVerifier(), maxNew);
-    double acc = Demo.accuracy(Checkpoint.load(Path.of(ckpt)), e, device);
+    long start = System.nanoTime();
+    double acc;
+    try (PolicySampler sampler =
+        new PolicySampler("eval", Policy.of(Checkpoint.load(Path.of(ckpt)), device), 0)) {
+      acc =
+          e.evaluate(
+                  sampler,
+                  (done, total, soFar) -> {
+                    double s = (System.nanoTime() - start) / 1e9;
+                    out.printf(
+                        Locale.ROOT,
+                        "eval: %d/%d prompts, accuracy so far %.3f (%.0f prompts/s, %.0f s, ~%.0f s"
+                            + " left)%n",
+                        done,
+                        total,
+                        soFar,
+                        done / s,
+                        s,
+                        (total - done) * s / done);
+                  })
+              .accuracy();
+    }
     out.printf(Locale.ROOT, "accuracy %.4f on %d prompts%n", acc, prompts.size());
   }
 

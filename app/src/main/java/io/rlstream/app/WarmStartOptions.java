@@ -79,13 +79,16 @@ public final class WarmStartOptions {
               task.train(),
               p -> {
                 if (p.step() % 50 == 0 || p.step() == p.steps()) {
+                  double s = (System.nanoTime() - start) / 1e9;
                   out.printf(
                       Locale.ROOT,
-                      "  sft step %d/%d loss %.3f (%.0f s)%n",
+                      "  sft step %d/%d loss %.3f (%.1f steps/s, %.0f s, ~%.0f s left)%n",
                       p.step(),
                       p.steps(),
                       p.loss(),
-                      (System.nanoTime() - start) / 1e9);
+                      p.step() / s,
+                      s,
+                      (p.steps() - p.step()) * s / p.step());
                 }
               });
       if (!Double.isFinite(losses.get(losses.size() - 1))) {
