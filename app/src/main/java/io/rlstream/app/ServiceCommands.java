@@ -244,16 +244,36 @@ final class ServiceCommands {
             service,
             policy,
             reference,
-            r -> {
-              if (r.step() % 10 == 0) {
-                out.printf(
-                    Locale.ROOT,
-                    "learner: step %d version %d loss %.4f reward %.3f staleness %.2f%n",
-                    r.step(),
-                    r.version(),
-                    r.loss(),
-                    r.rewardMean(),
-                    r.stalenessMean());
+            new java.util.function.Consumer<>() {
+              private long idle; // batches in a row that trained nothing
+
+              @Override
+              public void accept(LearnerService.StepReport r) {
+                if (!Double.isFinite(r.loss())) {
+                  // a batch without a trainable group: stale, no reward variance, or no pairs
+                  if (idle++ % 10 == 0) {
+                    out.printf(
+                        Locale.ROOT,
+                        "learner: step %d version %d: a batch trained nothing (%d in a row; stale,"
+                            + " no reward variance or no pairs); staleness %.2f%n",
+                        r.step(),
+                        r.version(),
+                        idle,
+                        r.stalenessMean());
+                  }
+                  return;
+                }
+                idle = 0;
+                if (r.step() % 10 == 0) {
+                  out.printf(
+                      Locale.ROOT,
+                      "learner: step %d version %d loss %.4f reward %.3f staleness %.2f%n",
+                      r.step(),
+                      r.version(),
+                      r.loss(),
+                      r.rewardMean(),
+                      r.stalenessMean());
+                }
               }
             });
     MetricsEndpoint metrics = MetricsEndpoint.start("learner", metricsPort);
@@ -290,7 +310,8 @@ final class ServiceCommands {
       given.forEach(
           (key, s) -> {
             settings.put(key, s.value());
-            a.note(key, s.value(), s.origin(), ConfigFile.usesEnvironment(s.raw()));
+            boolean env = ConfigFile.usesEnvironment(s.raw());
+            a.note(key, s.value(), env ? s.origin() + ", " + s.raw() : s.origin(), env);
           });
       String bootstrap =
           a.string(
