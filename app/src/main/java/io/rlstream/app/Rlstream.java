@@ -168,21 +168,9 @@ public final class Rlstream {
   static final List<String> CONFIGURED =
       List.of("demo", "sft", "eval", "generator", "judge", "assembler", "learner", "replay");
 
-  private static final List<String> PRINTABLE =
-      List.of(
-          "up",
-          "demo",
-          "sft",
-          "eval",
-          "generator",
-          "judge",
-          "assembler",
-          "learner",
-          "replay",
-          "inspect",
-          "topics",
-          "rm-train",
-          "fake-llm");
+  /** The commands {@code config --print} can show: those with a section in the config file. */
+  static final List<String> PRINTABLE =
+      ConfigFile.COMMANDS.stream().filter(c -> !c.equals("judges")).toList();
 
   /**
    * {@code rlstream config --print [COMMAND...] [--config FILE] [flags]}: each command reads its

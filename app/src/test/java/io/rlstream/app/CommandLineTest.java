@@ -12,6 +12,7 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -54,23 +55,12 @@ class CommandLineTest {
     assertThat(help.lines().count()).as(help).isGreaterThan(2);
   }
 
+  static List<String> printable() {
+    return Rlstream.PRINTABLE;
+  }
+
   @ParameterizedTest
-  @ValueSource(
-      strings = {
-        "up",
-        "demo",
-        "sft",
-        "eval",
-        "generator",
-        "judge",
-        "assembler",
-        "learner",
-        "replay",
-        "inspect",
-        "topics",
-        "rm-train",
-        "fake-llm"
-      })
+  @MethodSource("printable")
   void everyOptionInTheHelpIsASettingTheCommandReads(String command) throws Exception {
     String help = run(command, "--help");
     Set<String> options = new TreeSet<>();
