@@ -6,6 +6,7 @@ import io.rlstream.infra.TopicAdmin;
 import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
 import io.rlstream.infra.testing.Wait;
+import io.rlstream.judge.llm.FakeChatServer;
 import io.rlstream.schemas.AvroCodec;
 import io.rlstream.schemas.Completion;
 import io.rlstream.schemas.FinishReason;
@@ -36,10 +37,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Scale-out on a real broker: two {@code rlstream judge} processes (instance ids 0 and 1, one
- * consumer group) share {@code rl.samples}' 3 partitions while groups keep arriving; one is killed
- * with SIGKILL mid-run and never comes back. The survivor takes over its partitions (after the
- * session timeout) and judges what the dead one had read but not committed (its open transaction is
- * aborted after the transaction timeout): {@code rl.judgements}, read committed, holds exactly one
+ * consumer group, an LLM judge on a fake model that answers in 25 ms) share {@code rl.samples}' 3
+ * partitions while groups keep arriving; one is killed with SIGKILL while it has judgements in an
+ * open transaction, and never comes back. The survivor takes over its partitions (after the session
+ * timeout) and judges what the dead one had read but not committed (its open transaction is aborted
+ * after the transaction timeout): {@code rl.judgements}, read committed, holds exactly one
  * judgement per group. Both processes take their settings from one YAML config file, whose {@code
  * kafka.client} shortens those two timeouts.
  */
@@ -55,6 +57,7 @@ class JudgeScaleOutIT {
       admin.createIfAbsent(topics.specs());
     }
     assertThat(TestTopics.endOffsets(topics.samples())).hasSize(3);
+    FakeChatServer llm = FakeChatServer.start().delayNext(25, 1_000_000);
     Path config = tmp.resolve("rlstream.yaml");
     Files.writeString(
         config,
@@ -68,7 +71,9 @@ class JudgeScaleOutIT {
             "    heartbeat.interval.ms: 1000",
             "    transaction.timeout.ms: 10000",
             "judge:",
-            "  judge: math",
+            // an LLM judge (one call per completion, 25 ms each): a transaction stays open long
+            // enough for the kill to land inside one
+            "  judge: llm,id=slow,endpoint=" + llm.endpoint() + ",concurrency=8",
             "  metrics-port: -1",
             ""));
 
@@ -83,6 +88,14 @@ class JudgeScaleOutIT {
           Duration.ofSeconds(90),
           "both judge instances commit judgements");
       long killedPid = judges.get(1).pid();
+      // kill it while it has judgements written in a transaction not yet committed
+      boolean midTransaction = false;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!midTransaction && System.nanoTime() < deadline) {
+        long open = by(judgements(topics, "read_uncommitted"), killedPid);
+        long done = by(judgements(topics, "read_committed"), killedPid);
+        midTransaction = open > done;
+      }
       int producedAtKill = produced.get();
       Map<String, Long> atKill = count(judgements(topics, "read_committed"));
       long killedAtMs = System.currentTimeMillis();
@@ -105,7 +118,7 @@ class JudgeScaleOutIT {
               .collect(Collectors.groupingBy(Judgement::getGroupId, Collectors.counting()));
       Map<String, Long> byInstance = count(committed);
       // the partitions the dead instance held, and when the survivor's first judgement there came
-      String dead = killedPid + "@";
+      String dead = instance(killedPid);
       AvroCodec<Judgement> codec = AvroCodec.of(Judgement.class);
       Map<Integer, Long> takeover = new TreeMap<>();
       List<ConsumerRecord<byte[], byte[]>> records =
@@ -135,8 +148,8 @@ class JudgeScaleOutIT {
           "scale-out: all %d groups judged %.1f s after the kill (the last produced %.1f s after"
               + " it); rl.judgements read committed:"
               + " %d judgements, %d distinct groups, at most %d per group, by instance %s;"
-              + " %d more were written in aborted transactions (the dead instance's open one)"
-              + " and judged again%n",
+              + " written in aborted transactions and judged again: %s (the dead instance was"
+              + " killed %s)%n",
           GROUPS,
           recovery,
           producedFor,
@@ -144,16 +157,19 @@ class JudgeScaleOutIT {
           perGroup.size(),
           perGroup.values().stream().mapToLong(Long::longValue).max().orElse(0),
           byInstance,
-          all.size() - committed.size());
+          aborted(all, byInstance),
+          midTransaction ? "with records in it" : "between transactions, as far as we saw");
 
       assertThat(perGroup).hasSize(GROUPS);
       assertThat(perGroup.values()).allMatch(n -> n == 1);
       assertThat(byInstance).hasSize(2);
+      assertThat(midTransaction).as("the kill landed in an open transaction").isTrue();
       assertThat(takeover).isNotEmpty();
       assertThat(takeover.values()).allMatch(ms -> ms < 60_000);
       assertThat(judges.get(0).isAlive()).isTrue();
     } finally {
       producer.interrupt();
+      llm.close();
       for (Process p : judges) {
         p.destroy();
         if (!p.waitFor(30, TimeUnit.SECONDS)) {
@@ -161,6 +177,25 @@ class JudgeScaleOutIT {
         }
       }
     }
+  }
+
+  /** Per instance, judgements written but never committed (in aborted transactions). */
+  private static Map<String, Long> aborted(List<Judgement> all, Map<String, Long> committed) {
+    Map<String, Long> out = new TreeMap<>();
+    count(all).forEach((k, n) -> out.put(k, n - committed.getOrDefault(k, 0L)));
+    return out;
+  }
+
+  /** How a judge process names itself in provenance: pid@host. */
+  private static String instance(long pid) {
+    return pid + "@";
+  }
+
+  /** Judgements written by process {@code pid}. */
+  private static long by(List<Judgement> js, long pid) {
+    return js.stream()
+        .filter(j -> j.getProvenance().getInstanceId().startsWith(instance(pid)))
+        .count();
   }
 
   private static long distinctJudged(TopicNames topics) {
