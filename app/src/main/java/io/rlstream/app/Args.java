@@ -4,7 +4,6 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -29,15 +28,21 @@ final class Args {
       Pattern.compile(
           "(?i)(.*[-._])?(password|secret|token|api-key|apikey|jaas|credentials?)([-._].*)?");
 
-  /** Where an effective value came from. */
-  enum Source {
-    FLAG,
-    FILE,
-    DEFAULT
+  /**
+   * One setting as read: its value (null: not set), where it came from ({@code flag --lr}, the
+   * file's key, {@code default}), whether it is required, whether to mask it when printed.
+   */
+  record Entry(String value, String origin, boolean required, boolean secret) {
+    /** A setting from the config file; masked when secret by name or taken from the environment. */
+    static Entry of(String name, ConfigFile.Setting s, boolean required) {
+      boolean env = ConfigFile.usesEnvironment(s.raw());
+      return new Entry(
+          s.value(),
+          env ? s.origin() + ", " + s.raw() : s.origin(),
+          required,
+          env || isSecret(name));
+    }
   }
-
-  /** One setting as read: its value (null: not set), where it came from. */
-  record Entry(String value, Source source, String origin, boolean required, boolean secret) {}
 
   /** Thrown by {@link #rejectUnknown()} under {@code --print-config}: the command's settings. */
   static final class Printed extends RuntimeException {
@@ -58,7 +63,6 @@ final class Args {
   private final Map<String, String> flags = new LinkedHashMap<>();
   private final ConfigFile file;
   private final Map<String, ConfigFile.Setting> fileValues;
-  private final Set<String> used = new LinkedHashSet<>();
   private final Map<String, Entry> read = new LinkedHashMap<>();
   private final Map<String, Entry> notes = new LinkedHashMap<>();
   private final boolean print;
@@ -161,12 +165,7 @@ final class Args {
 
   /** Whether the setting was given, by flag or in the file (and so is not unknown). */
   boolean has(String name) {
-    boolean given = flags.containsKey(name) || fileValues.containsKey(name);
-    if (!given) {
-      record(name, null, false); // shown as not set
-    }
-    used.add(name);
-    return given;
+    return record(name, null, false) != null;
   }
 
   boolean flag(String name) {
@@ -213,9 +212,8 @@ final class Args {
   }
 
   /** Records a setting that does not go through a flag (Kafka client properties) for printing. */
-  void note(String name, String value, String origin, boolean fromEnvironment) {
-    notes.put(
-        name, new Entry(value, Source.FILE, origin, false, fromEnvironment || isSecret(name)));
+  void note(String name, ConfigFile.Setting s) {
+    notes.put(name, Entry.of(name, s, false));
   }
 
   /**
@@ -225,24 +223,24 @@ final class Args {
    */
   void rejectUnknown() {
     for (String name : flags.keySet()) {
-      if (!used.contains(name) && !OWN_FLAGS.contains(name)) {
+      if (!read.containsKey(name) && !OWN_FLAGS.contains(name)) {
         throw new IllegalArgumentException(
             command
                 + ": unknown option --"
                 + name
-                + didYouMean(name, used)
+                + didYouMean(name, read.keySet())
                 + "; see 'rlstream "
                 + command
                 + " --help'");
       }
     }
     for (String name : fileValues.keySet()) {
-      if (!used.contains(name) && file.ownSection(section, name)) {
+      if (!read.containsKey(name) && file.ownSection(section, name)) {
         throw new IllegalArgumentException(
             fileValues.get(name).origin()
                 + " is not a setting of "
                 + section
-                + didYouMean(name, used)
+                + didYouMean(name, read.keySet())
                 + "; 'rlstream "
                 + command
                 + " --help' lists them");
@@ -254,26 +252,16 @@ final class Args {
   }
 
   private String record(String name, String fallback, boolean required) {
-    used.add(name);
     Entry e;
     if (flags.containsKey(name)) {
-      e = new Entry(flags.get(name), Source.FLAG, "--" + name, required, isSecret(name));
+      e = new Entry(flags.get(name), "flag --" + name, required, isSecret(name));
     } else if (fileValues.containsKey(name)) {
-      ConfigFile.Setting s = fileValues.get(name);
-      e =
-          new Entry(
-              s.value(),
-              Source.FILE,
-              s.origin(),
-              required,
-              isSecret(name) || ConfigFile.usesEnvironment(s.raw()));
-      if (e.secret()) {
-        e = new Entry(s.value(), Source.FILE, s.origin() + ", " + s.raw(), required, true);
-      }
+      e = Entry.of(name, fileValues.get(name), required);
     } else {
-      e = new Entry(fallback, Source.DEFAULT, "default", required, isSecret(name));
+      e = new Entry(fallback, "default", required, isSecret(name));
     }
-    read.putIfAbsent(name, e);
+    // a first read may only ask whether it is set (has); a later one knows the default
+    read.merge(name, e, (old, now) -> old.value() == null ? now : old);
     return e.value();
   }
 
@@ -338,12 +326,6 @@ final class Args {
   }
 
   private static String line(String indent, String key, Entry e) {
-    String origin =
-        switch (e.source()) {
-          case FLAG -> "flag " + e.origin();
-          case FILE -> e.origin();
-          case DEFAULT -> "default";
-        };
     if (e.value() == null) {
       return String.format(
           Locale.ROOT,
@@ -356,7 +338,7 @@ final class Args {
     String value = e.secret() ? "****" : e.value();
     String text = indent + key + ": " + yamlScalar(value);
     return String.format(
-        Locale.ROOT, "%-46s # %s%n", text, e.secret() ? origin + " (masked)" : origin);
+        Locale.ROOT, "%-46s # %s%n", text, e.secret() ? e.origin() + " (masked)" : e.origin());
   }
 
   private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_./@+-][A-Za-z0-9_./:@+=,-]*");

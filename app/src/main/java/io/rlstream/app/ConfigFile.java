@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,19 +80,16 @@ final class ConfigFile {
   /** One setting from the file: its value with variables replaced, as written, and where. */
   record Setting(String value, String raw, String origin) {}
 
-  private final Path file;
   private final Map<String, Map<String, Setting>> sections;
   private final Map<String, Setting> client;
 
-  private ConfigFile(
-      Path file, Map<String, Map<String, Setting>> sections, Map<String, Setting> client) {
-    this.file = file;
+  private ConfigFile(Map<String, Map<String, Setting>> sections, Map<String, Setting> client) {
     this.sections = sections;
     this.client = client;
   }
 
   static ConfigFile empty() {
-    return new ConfigFile(null, Map.of(), Map.of());
+    return new ConfigFile(Map.of(), Map.of());
   }
 
   /** Reads and checks {@code file}; {@code env} resolves {@code ${NAME}}. */
@@ -114,7 +112,7 @@ final class ConfigFile {
       throw new IllegalArgumentException("cannot read config file " + file + ": " + e);
     }
     if (root == null) {
-      return new ConfigFile(file, Map.of(), Map.of());
+      return new ConfigFile(Map.of(), Map.of());
     }
     if (!(root instanceof Map<?, ?> top)) {
       throw new IllegalArgumentException(
@@ -149,24 +147,16 @@ final class ConfigFile {
       for (Map.Entry<?, ?> e : entries.entrySet()) {
         String key = (String) e.getKey();
         String where = name + "." + key;
-        if (name.equals(KAFKA) && !KAFKA_KEYS.contains(key)) {
-          throw new IllegalArgumentException(
-              file
-                  + ": "
-                  + where
-                  + " is not a kafka setting"
-                  + Args.didYouMean(key, KAFKA_KEYS)
-                  + "; kafka takes "
-                  + String.join(", ", KAFKA_KEYS));
+        if (name.equals(KAFKA)) {
+          checkKey(file, where, key, KAFKA_KEYS, "kafka takes " + String.join(", ", KAFKA_KEYS));
         }
-        if (name.equals(LOOP) && !LoopConfig.KEYS.contains(key)) {
-          throw new IllegalArgumentException(
-              file
-                  + ": "
-                  + where
-                  + " is not a loop setting"
-                  + Args.didYouMean(key, LoopConfig.KEYS)
-                  + "; 'rlstream learner --help' lists them under 'loop settings'");
+        if (name.equals(LOOP)) {
+          checkKey(
+              file,
+              where,
+              key,
+              LoopConfig.KEYS,
+              "'rlstream learner --help' lists them under 'loop settings'");
         }
         if (name.equals(KAFKA) && key.equals(CLIENT)) {
           client.putAll(clientSettings(file, e.getValue(), env));
@@ -176,12 +166,25 @@ final class ConfigFile {
       }
       sections.put(name, settings);
     }
-    return new ConfigFile(file, sections, client);
+    return new ConfigFile(sections, client);
   }
 
-  /** Where the file is, or null for none. */
-  Path file() {
-    return file;
+  /** A shared section takes only its own keys: {@code key} must be one of {@code known}. */
+  private static void checkKey(
+      Path file, String where, String key, Collection<String> known, String hint) {
+    if (!known.contains(key)) {
+      String section = where.substring(0, where.indexOf('.'));
+      throw new IllegalArgumentException(
+          file
+              + ": "
+              + where
+              + " is not a "
+              + section
+              + " setting"
+              + Args.didYouMean(key, known)
+              + "; "
+              + hint);
+    }
   }
 
   /**

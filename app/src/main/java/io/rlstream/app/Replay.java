@@ -99,7 +99,7 @@ final class Replay {
       return;
     }
     ServiceCommands.Kafka k = ServiceCommands.Kafka.from(a);
-    String checkpoint = ServiceCommands.required(a, "checkpoint");
+    String checkpoint = a.required("checkpoint");
     String from = a.value("from", "earliest", Replay::position);
     String to = a.value("to", "latest", Replay::position);
     Path dir =

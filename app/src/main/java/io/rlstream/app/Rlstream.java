@@ -151,17 +151,7 @@ public final class Rlstream {
     boolean process = a.flag("process");
     boolean noTopics = a.flag("no-topics");
     a.rejectUnknown();
-    List<String> argv = new ArrayList<>(List.of("--port", String.valueOf(port)));
-    if (dir != null) {
-      argv.addAll(List.of("--data-dir", dir));
-    }
-    if (process) {
-      argv.add("--process");
-    }
-    if (noTopics) {
-      argv.add("--no-topics");
-    }
-    BrokerCommand.run(argv.toArray(String[]::new));
+    BrokerCommand.run(dir == null ? null : Path.of(dir), port, process, !noTopics);
   }
 
   /** The commands whose settings {@code config --print} shows when none is named. */

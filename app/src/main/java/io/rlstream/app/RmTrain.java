@@ -43,8 +43,8 @@ final class RmTrain {
       return;
     }
     ServiceCommands.Kafka k = ServiceCommands.Kafka.from(a);
-    String policy = ServiceCommands.required(a, "checkpoint");
-    String outDirName = ServiceCommands.required(a, "out");
+    String policy = a.required("checkpoint");
+    String outDirName = a.required("out");
     String judge = a.string("judge", null);
     int steps = a.integer("steps", 200, 1, 1_000_000);
     int batch = a.integer("batch", 32, 1, 4096);

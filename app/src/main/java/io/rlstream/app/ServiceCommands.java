@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
 
 /**
  * The subcommands that run one piece: {@code sft}, {@code eval}, and each service on its own
@@ -110,7 +111,7 @@ final class ServiceCommands {
               + CONFIG_HELP);
       return;
     }
-    String ckpt = required(a, "checkpoint");
+    String ckpt = a.required("checkpoint");
     int size = a.integer("size", 500, 1, 1000);
     String file = a.string("prompts", null);
     Device device = a.value("device", "cpu", Policy::device);
@@ -162,7 +163,7 @@ final class ServiceCommands {
       return;
     }
     Kafka k = Kafka.from(a);
-    String checkpoint = required(a, "checkpoint");
+    String checkpoint = a.required("checkpoint");
     String file = a.string("prompts", null);
     String runId = a.string("run-id", "generator");
     Device device = a.value("device", "cpu", Policy::device);
@@ -216,7 +217,7 @@ final class ServiceCommands {
       return;
     }
     Kafka k = Kafka.from(a);
-    String checkpoint = required(a, "checkpoint");
+    String checkpoint = a.required("checkpoint");
     Device device = a.value("device", "cpu", Policy::device);
     LoopConfig loop = LoopConfig.from(a);
     String checkpointDir = a.string("checkpoint-dir", null);
@@ -237,45 +238,7 @@ final class ServiceCommands {
     Policy policy = Policy.of(ckpt, device);
     Policy reference = loop.needsReference() ? Policy.of(ckpt, device) : null;
     LearnerService l =
-        Loop.learner(
-            k.config,
-            k.topics,
-            loop,
-            service,
-            policy,
-            reference,
-            new java.util.function.Consumer<>() {
-              private long idle; // batches in a row that trained nothing
-
-              @Override
-              public void accept(LearnerService.StepReport r) {
-                if (!Double.isFinite(r.loss())) {
-                  // a batch without a trainable group: stale, no reward variance, or no pairs
-                  if (idle++ % 10 == 0) {
-                    out.printf(
-                        Locale.ROOT,
-                        "learner: step %d version %d: a batch trained nothing (%d in a row; stale,"
-                            + " no reward variance or no pairs); staleness %.2f%n",
-                        r.step(),
-                        r.version(),
-                        idle,
-                        r.stalenessMean());
-                  }
-                  return;
-                }
-                idle = 0;
-                if (r.step() % 10 == 0) {
-                  out.printf(
-                      Locale.ROOT,
-                      "learner: step %d version %d loss %.4f reward %.3f staleness %.2f%n",
-                      r.step(),
-                      r.version(),
-                      r.loss(),
-                      r.rewardMean(),
-                      r.stalenessMean());
-                }
-              }
-            });
+        Loop.learner(k.config, k.topics, loop, service, policy, reference, new StepLines(out));
     MetricsEndpoint metrics = MetricsEndpoint.start("learner", metricsPort);
     ServiceMetrics.learner(metrics.registry(), l);
     ServiceMetrics.lag(metrics, k.config(), l.consumerGroup(), k.topics().scored());
@@ -295,6 +258,47 @@ final class ServiceCommands {
   }
 
   /**
+   * The learner's progress lines: every 10th step; a batch that trained nothing (stale, no reward
+   * variance, no pairs: loss NaN) once per ten in a row, in words.
+   */
+  private static final class StepLines implements Consumer<LearnerService.StepReport> {
+    private final PrintStream out;
+    private long idle; // batches in a row that trained nothing
+
+    StepLines(PrintStream out) {
+      this.out = out;
+    }
+
+    @Override
+    public void accept(LearnerService.StepReport r) {
+      if (!Double.isFinite(r.loss())) {
+        if (idle++ % 10 == 0) {
+          out.printf(
+              Locale.ROOT,
+              "learner: step %d version %d: a batch trained nothing (%d in a row; stale, no reward"
+                  + " variance or no pairs); staleness %.2f%n",
+              r.step(),
+              r.version(),
+              idle,
+              r.stalenessMean());
+        }
+        return;
+      }
+      idle = 0;
+      if (r.step() % 10 == 0) {
+        out.printf(
+            Locale.ROOT,
+            "learner: step %d version %d loss %.4f reward %.3f staleness %.2f%n",
+            r.step(),
+            r.version(),
+            r.loss(),
+            r.rewardMean(),
+            r.stalenessMean());
+      }
+    }
+  }
+
+  /**
    * Kafka settings: the cluster, client properties (a {@code --kafka-config} properties file, then
    * the config file's {@code kafka.client}), topic names, whether to create topics.
    */
@@ -310,8 +314,7 @@ final class ServiceCommands {
       given.forEach(
           (key, s) -> {
             settings.put(key, s.value());
-            boolean env = ConfigFile.usesEnvironment(s.raw());
-            a.note(key, s.value(), env ? s.origin() + ", " + s.raw() : s.origin(), env);
+            a.note(key, s);
           });
       String bootstrap =
           a.string(
@@ -395,9 +398,5 @@ final class ServiceCommands {
     Runtime.getRuntime().addShutdownHook(hook);
     start.run();
     done.await();
-  }
-
-  static String required(Args a, String name) {
-    return a.required(name);
   }
 }

@@ -1,11 +1,11 @@
 package io.rlstream.app;
 
+import io.rlstream.infra.ConsumerLag;
 import io.rlstream.infra.TopicAdmin;
 import io.rlstream.schemas.TopicSpec;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -13,7 +13,6 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ConsumerGroupListing;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
@@ -89,18 +88,14 @@ final class TopicsCommand {
       info = admin.describe(names);
     }
     try (Admin admin = Admin.create(k.config().admin())) {
-      Map<TopicPartition, OffsetSpec> ask = new HashMap<>();
+      List<TopicPartition> partitions = new ArrayList<>();
       for (TopicAdmin.TopicInfo t : info.values()) {
         for (int p = 0; p < t.partitions(); p++) {
-          ask.put(new TopicPartition(t.name(), p), OffsetSpec.latest());
+          partitions.add(new TopicPartition(t.name(), p));
         }
       }
-      Map<TopicPartition, Long> end = new HashMap<>();
-      admin
-          .listOffsets(ask)
-          .all()
-          .get(30, TimeUnit.SECONDS)
-          .forEach((tp, i) -> end.put(tp, i.offset()));
+      // the same end as the services' rlstream_consumer_lag: what read-committed consumers see
+      Map<TopicPartition, Long> end = ConsumerLag.lastStableOffsets(admin, partitions);
       out.printf(
           Locale.ROOT,
           "%-40s %10s %4s %12s  %s%n",

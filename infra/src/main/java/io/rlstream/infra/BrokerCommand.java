@@ -25,24 +25,16 @@ public final class BrokerCommand {
 
   private BrokerCommand() {}
 
-  /** Parses {@code args}, starts the broker and blocks until the JVM is asked to stop. */
-  public static void run(String[] args) throws InterruptedException {
-    int port = 9092;
-    Path dir = defaultDataDir();
-    boolean childProcess = false;
-    boolean topics = true;
-    for (int i = 0; i < args.length; i++) {
-      switch (args[i]) {
-        case "--port" -> port = port(value(args, ++i, "--port"));
-        case "--data-dir" -> dir = Path.of(value(args, ++i, "--data-dir"));
-        case "--process" -> childProcess = true;
-        case "--no-topics" -> topics = false;
-        case "-h", "--help" -> {
-          System.out.print(USAGE);
-          return;
-        }
-        default -> throw new IllegalArgumentException("unknown option " + args[i] + "\n" + USAGE);
-      }
+  /**
+   * Starts the broker on {@code port} with its data in {@code dir} ({@code null}: {@link
+   * #defaultDataDir()}), in a child JVM with {@code childProcess}, creates the pipeline's topics
+   * with {@code topics}, and blocks until the JVM is asked to stop. The flags are parsed by the
+   * {@code rlstream up} command, which may also take them from the config file.
+   */
+  public static void run(Path dir, int port, boolean childProcess, boolean topics)
+      throws InterruptedException {
+    if (dir == null) {
+      dir = defaultDataDir();
     }
     BrokerSettings settings = BrokerSettings.of(dir).withPort(port);
     KafkaBroker broker =
@@ -84,25 +76,5 @@ public final class BrokerCommand {
     String home = System.getenv("RLSTREAM_HOME");
     Path root = home == null || home.isBlank() ? Path.of("") : Path.of(home);
     return root.resolve(".data").resolve("broker");
-  }
-
-  private static int port(String text) {
-    try {
-      int p = Integer.parseInt(text);
-      if (p >= 1 && p <= 65535) {
-        return p;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    throw new IllegalArgumentException(
-        "--port needs a port number from 1 to 65535, got '" + text + "'");
-  }
-
-  private static String value(String[] args, int i, String option) {
-    if (i >= args.length) {
-      throw new IllegalArgumentException(option + " needs a value\n" + USAGE);
-    }
-    return args[i];
   }
 }

@@ -1,5 +1,6 @@
 package io.rlstream.infra;
 
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -69,7 +70,7 @@ public final class ConsumerLag implements AutoCloseable {
     if (admin == null) {
       admin = Admin.create(kafka.admin());
     }
-    Map<TopicPartition, OffsetSpec> ask = new HashMap<>();
+    List<TopicPartition> partitions = new ArrayList<>();
     admin
         .describeTopics(topics)
         .allTopicNames()
@@ -77,15 +78,8 @@ public final class ConsumerLag implements AutoCloseable {
         .forEach(
             (name, d) ->
                 d.partitions()
-                    .forEach(
-                        p ->
-                            ask.put(new TopicPartition(name, p.partition()), OffsetSpec.latest())));
-    Map<TopicPartition, Long> end = new HashMap<>();
-    admin
-        .listOffsets(ask, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
-        .all()
-        .get(10, TimeUnit.SECONDS)
-        .forEach((tp, i) -> end.put(tp, i.offset()));
+                    .forEach(p -> partitions.add(new TopicPartition(name, p.partition()))));
+    Map<TopicPartition, Long> end = lastStableOffsets(admin, partitions);
     Map<TopicPartition, OffsetAndMetadata> committed =
         admin
             .listConsumerGroupOffsets(group)
@@ -99,6 +93,23 @@ public final class ConsumerLag implements AutoCloseable {
           out.merge(tp.topic(), Math.max(0, e - from), Long::sum);
         });
     return out;
+  }
+
+  /**
+   * The end of each partition as a read-committed consumer sees it (the last stable offset): where
+   * lag is measured to, here and in {@code rlstream topics}.
+   */
+  public static Map<TopicPartition, Long> lastStableOffsets(
+      Admin admin, Collection<TopicPartition> partitions) throws Exception {
+    Map<TopicPartition, OffsetSpec> ask = new HashMap<>();
+    partitions.forEach(tp -> ask.put(tp, OffsetSpec.latest()));
+    Map<TopicPartition, Long> end = new HashMap<>();
+    admin
+        .listOffsets(ask, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
+        .all()
+        .get(10, TimeUnit.SECONDS)
+        .forEach((tp, i) -> end.put(tp, i.offset()));
+    return end;
   }
 
   @Override
