@@ -2,7 +2,6 @@ package io.rlstream.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.rlstream.infra.TopicAdmin;
 import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
 import io.rlstream.infra.testing.Wait;
@@ -52,10 +51,7 @@ class JudgeScaleOutIT {
   @Test
   void killingOneOfTwoJudgeInstancesLosesNoGroup(@TempDir Path tmp) throws Exception {
     String prefix = SharedKafka.uniqueName("scale");
-    TopicNames topics = TopicNames.prefixed(prefix);
-    try (TopicAdmin admin = new TopicAdmin(SharedKafka.config())) {
-      admin.createIfAbsent(topics.specs());
-    }
+    TopicNames topics = TestTopics.pipeline(prefix);
     assertThat(TestTopics.endOffsets(topics.samples())).hasSize(3);
     FakeChatServer llm = FakeChatServer.start().delayNext(25, 1_000_000);
     Path config = tmp.resolve("rlstream.yaml");

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.Device;
 import io.rlstream.generator.ArithmeticTask;
 import io.rlstream.generator.WeightSubscriber;
-import io.rlstream.infra.TopicAdmin;
 import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
 import io.rlstream.infra.testing.Wait;
@@ -52,10 +51,7 @@ class LearnerKillIT {
     Path policyDir = tmp.resolve("policy");
     start.save(policyDir, Checkpoint.SaveOptions.DEFAULT);
     String prefix = SharedKafka.uniqueName("kill");
-    TopicNames topics = TopicNames.prefixed(prefix);
-    try (TopicAdmin admin = new TopicAdmin(SharedKafka.config())) {
-      admin.createIfAbsent(topics.specs());
-    }
+    TopicNames topics = TestTopics.pipeline(prefix);
     List<ProducerRecord<byte[], byte[]>> log =
         ScoredLog.of(start, task, topics.scored(), STEPS * GROUPS_PER_STEP, id -> id);
     TestTopics.produce(log);

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.Device;
 import io.rlstream.generator.ArithmeticTask;
 import io.rlstream.generator.WeightSubscriber;
-import io.rlstream.infra.TopicAdmin;
 import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
 import io.rlstream.infra.testing.Wait;
@@ -38,10 +37,7 @@ class LearnerProgressIT {
   void groupsConsumedWithoutAStepStillReachTheGenerators() throws Exception {
     ArithmeticTask task = new ArithmeticTask(9, 0);
     Checkpoint start = ScoredLog.warmStart(task);
-    TopicNames topics = TopicNames.prefixed(SharedKafka.uniqueName("progress"));
-    try (TopicAdmin admin = new TopicAdmin(SharedKafka.config())) {
-      admin.createIfAbsent(topics.specs());
-    }
+    TopicNames topics = TestTopics.pipeline(SharedKafka.uniqueName("progress"));
     AvroCodec<ScoredGroup> codec = AvroCodec.of(ScoredGroup.class);
     List<ProducerRecord<byte[], byte[]>> equalRewards = new ArrayList<>();
     for (ProducerRecord<byte[], byte[]> r :

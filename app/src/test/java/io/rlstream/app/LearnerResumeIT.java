@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.Device;
 import io.rlstream.generator.ArithmeticTask;
-import io.rlstream.infra.TopicAdmin;
 import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
 import io.rlstream.learner.AdamW;
@@ -46,10 +45,7 @@ class LearnerResumeIT {
   void fiftyStepsKilledAndResumedEqualAHundredStraight(@TempDir Path tmp) throws Exception {
     ArithmeticTask task = new ArithmeticTask(9, 0);
     Checkpoint start = ScoredLog.warmStart(task);
-    TopicNames topics = TopicNames.prefixed(SharedKafka.uniqueName("resume"));
-    try (TopicAdmin admin = new TopicAdmin(SharedKafka.config())) {
-      admin.createIfAbsent(topics.specs());
-    }
+    TopicNames topics = TestTopics.pipeline(SharedKafka.uniqueName("resume"));
     List<ProducerRecord<byte[], byte[]>> log = scoredGroups(start, task, topics);
     int first = 55 * GROUPS_PER_STEP;
 

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.Device;
 import io.rlstream.generator.ArithmeticTask;
 import io.rlstream.infra.MetricsEndpoint;
-import io.rlstream.infra.TopicAdmin;
 import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
 import io.rlstream.infra.testing.Wait;
@@ -85,10 +84,7 @@ class LoopIT {
     WarmStart warm = new WarmStart(90, 0.25, 60, 32, 2e-3, 0, 7);
     Checkpoint start =
         WarmStartOptions.train(warm, task, new PrintStream(new ByteArrayOutputStream()));
-    TopicNames topics = TopicNames.prefixed(SharedKafka.uniqueName("loop"));
-    try (TopicAdmin admin = new TopicAdmin(SharedKafka.config())) {
-      admin.createIfAbsent(topics.specs());
-    }
+    TopicNames topics = TestTopics.pipeline(SharedKafka.uniqueName("loop"));
     LoopConfig config = LoopConfig.parse("--max-new-tokens", "4");
     Set<String> threadsBefore = liveThreads();
     List<LearnerService.StepReport> steps = new CopyOnWriteArrayList<>();

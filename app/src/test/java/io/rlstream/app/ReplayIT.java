@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.Device;
 import io.rlstream.generator.ArithmeticTask;
-import io.rlstream.infra.TopicAdmin;
 import io.rlstream.infra.testing.SharedKafka;
 import io.rlstream.infra.testing.TestTopics;
 import io.rlstream.policy.Checkpoint;
@@ -31,10 +30,7 @@ class ReplayIT {
   void replayingARangeTwiceGivesTheSameWeights(@TempDir Path tmp) throws Exception {
     ArithmeticTask task = new ArithmeticTask(9, 0);
     Checkpoint start = ScoredLog.warmStart(task);
-    TopicNames topics = TopicNames.prefixed(SharedKafka.uniqueName("replay"));
-    try (TopicAdmin admin = new TopicAdmin(SharedKafka.config())) {
-      admin.createIfAbsent(topics.specs());
-    }
+    TopicNames topics = TestTopics.pipeline(SharedKafka.uniqueName("replay"));
     List<ProducerRecord<byte[], byte[]>> log =
         ScoredLog.of(start, task, topics.scored(), 96, id -> id);
     TestTopics.produce(log);

@@ -1,6 +1,8 @@
 package io.rlstream.infra.testing;
 
 import io.rlstream.infra.KafkaClientConfig;
+import io.rlstream.infra.TopicAdmin;
+import io.rlstream.schemas.TopicNames;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -58,6 +60,15 @@ public final class TestTopics {
       all = readAll(topic, isolationLevel);
     }
     return all;
+  }
+
+  /** The pipeline's topics under {@code prefix}, created on the shared broker. */
+  public static TopicNames pipeline(String prefix) {
+    TopicNames topics = TopicNames.prefixed(prefix);
+    try (TopicAdmin admin = new TopicAdmin(SharedKafka.config())) {
+      admin.createIfAbsent(topics.specs());
+    }
+    return topics;
   }
 
   /** Every record of {@code topic} on the shared broker up to its current end. */
